@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The VM core's public entry points: what an engine (ktapd's user engine, the
+ * kernel module, the test runner) calls. Everything else under kmod/vm/ is
+ * private to the core. Kernel-portable: see platform.h.
+ *
+ * Life of a session:
+ *   kp_vm_create()      carve the VM out of a caller-provided arena
+ *   kp_vm_load()        parse + verify a chunk (nothing runs on failure)
+ *   kp_vm_set_args()    fill the global table `arg`
+ *   kp_vm_run_main()    top-level statements, once
+ *   kp_vm_run_probe()   per event: filter, then handler
+ *   kp_vm_run_end()     trace_end blocks, once, in order
+ *   kp_vm_dump()        read the globals at any time between runs
+ *   (the arena is simply released by the caller; there is no destroy)
+ */
+#ifndef KTAP_VM_H
+#define KTAP_VM_H
+
+#include "platform.h"
+
+struct kp_vm;
+
+/* Results of the run entry points. */
+#define KP_OK 0
+#define KP_EXITED 1 /* the script called exit(); the session should end */
+#define KP_ERROR (-1) /* runtime error: message in kp_vm_error() */
+
+/* Services a VM needs from the engine that hosts it. */
+struct kp_host_ops {
+	/* Session output (print, printf, print_hist, error lines). */
+	void (*write)(void *host, const char *buf, kp_size_t len);
+	/*
+	 * Optional: user stack / kernel stack of the current event as text
+	 * (frames separated by '\n'), for stack() and ustack(); returns the
+	 * length written to buf, or -1 if not available.
+	 */
+	long (*stack)(void *host, const struct kp_event *ev, int user,
+		      int depth, int skip, char *buf, kp_size_t size);
+	/*
+	 * Optional: fault-safe bounded string read at addr for user_string()
+	 * and kernel_string(); returns the length copied (no NUL), or -1.
+	 */
+	long (*read_string)(void *host, const struct kp_event *ev, int user,
+			    kp_u64 addr, char *buf, kp_size_t size);
+};
+
+/*
+ * The event a handler runs for. Numbers are plain fields; the string fields
+ * are produced on demand (argstr formatting is costly) through str_field,
+ * which writes at most size bytes to buf and returns the length, or -1 when
+ * the field does not exist for this event (the word then reads as nil).
+ */
+struct kp_event {
+	kp_s64 pid, tid, uid, cpu;
+	kp_s64 retval;
+	kp_s64 args[10]; /* arg0 .. arg9 */
+	int nargs; /* how many of args[] are valid; the rest read as nil */
+	int has_retval;
+	long (*str_field)(const struct kp_event *ev, int field, char *buf,
+			  kp_size_t size);
+	void *data; /* for str_field */
+};
+
+struct kp_vm_config {
+	void *arena; /* all VM memory, including struct kp_vm itself */
+	kp_size_t arena_size; /* the session's memory quota */
+	kp_u32 insn_budget; /* per invocation; 0 = KP_DEFAULT_INSN_BUDGET */
+	kp_u32 max_call_depth; /* 0 = KP_DEFAULT_CALL_DEPTH */
+	const struct kp_host_ops *ops;
+	void *host;
+};
+
+#define KP_DEFAULT_INSN_BUDGET 10000000u
+#define KP_DEFAULT_CALL_DEPTH 200u
+
+/* Where a chunk failed to load or verify. func/pc are -1 when not known. */
+struct kp_verify_error {
+	int func;
+	int pc;
+	char reason[160];
+};
+
+/* Returns 0, or -ENOMEM when the arena is too small to hold the VM. */
+int kp_vm_create(struct kp_vm **vmp, const struct kp_vm_config *cfg);
+
+/*
+ * Parse and verify a chunk, then build its functions in the arena.
+ * Returns 0, -EINVAL with *err filled when the chunk is malformed or fails
+ * verification, -ENOMEM when it does not fit in the arena.
+ */
+int kp_vm_load(struct kp_vm *vm, const void *chunk, kp_size_t len,
+	       struct kp_verify_error *err);
+
+/*
+ * Parse and verify only (ktapd's check before a chunk is accepted, without
+ * creating a VM). Descriptor arrays are carved from `scratch`; 64 bytes per
+ * function and per probe suffice (KP_VERIFY_SCRATCH(nfuncs, nprobes)).
+ */
+#define KP_VERIFY_SCRATCH(nfuncs, nprobes) (64u * ((nfuncs) + (nprobes) + 2))
+int kp_verify_chunk(const void *chunk, kp_size_t len, void *scratch,
+		    kp_size_t scratch_size, struct kp_verify_error *err);
+
+/* arg[0] = argv[0] (script path), arg[1..]: numeric text becomes a number. */
+int kp_vm_set_args(struct kp_vm *vm, int argc, const char *const *argv);
+
+int kp_vm_run_main(struct kp_vm *vm);
+int kp_vm_run_probe(struct kp_vm *vm, unsigned int probe,
+		    const struct kp_event *ev);
+int kp_vm_run_end(struct kp_vm *vm);
+
+/* The probe table of the loaded chunk. */
+struct kp_probe_info {
+	int kind; /* KP_PROBE_* */
+	const char *spec; /* NUL-terminated, lives as long as the VM */
+	kp_u64 period_ns;
+	int line;
+};
+unsigned int kp_vm_nprobes(const struct kp_vm *vm);
+int kp_vm_probe_info(const struct kp_vm *vm, unsigned int probe,
+		     struct kp_probe_info *info);
+
+/* Last runtime error ("FILE:LINE: message"), or "" if none. */
+const char *kp_vm_error(const struct kp_vm *vm);
+/* exit() was called (or a fatal error happened): no more probes should run. */
+int kp_vm_exited(const struct kp_vm *vm);
+/* The status exit(n) asked for (0 by default). */
+int kp_vm_exit_status(const struct kp_vm *vm);
+
+struct kp_mem_stats {
+	kp_size_t arena_size; /* the quota */
+	kp_size_t in_use; /* bytes held by live and not yet collected objects */
+	kp_size_t peak; /* high-water mark of in_use */
+	kp_u64 collections; /* garbage collections run */
+};
+void kp_vm_mem_stats(const struct kp_vm *vm, struct kp_mem_stats *st);
+
+/*
+ * Dump the globals: one call of emit per global, in declaration order, with
+ * its name and its value rendered as JSON (tables as objects keyed by the
+ * key's text, nested tables nested, strings escaped, functions as
+ * "function"). Used by `ktapctl dump --json`.
+ */
+int kp_vm_dump_json(struct kp_vm *vm,
+		    void (*emit)(void *ctx, const char *name,
+				 const char *json, kp_size_t len),
+		    void *ctx);
+
+#endif /* KTAP_VM_H */
