@@ -20,6 +20,7 @@
 #include "platform.h"
 
 struct kp_vm;
+struct kp_event;
 
 /* Results of the run entry points. */
 #define KP_OK 0
