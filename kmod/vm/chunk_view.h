@@ -95,4 +95,12 @@ const kp_u8 *kp_chunk_const(const kp_u8 *p, struct kp_const *out);
 /* Global name i: walks the globals list; only valid on a parsed view. */
 const kp_u8 *kp_chunk_str(const kp_u8 *p, const char **s, kp_u32 *len);
 
+/*
+ * Fill *err with func, pc and a reason formatted from fmt (a printf subset:
+ * %s, %.*s (non-printable bytes shown as '?'), %d, %u, %llu) and return
+ * -KP_EINVAL. The one error door of load.c and verify.c.
+ */
+int kp_verify_fail(struct kp_verify_error *err, int func, int pc,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 #endif /* KTAP_VM_CHUNK_VIEW_H */
