@@ -873,8 +873,26 @@ static void test_damage(void)
 	free(buf);
 }
 
-int main(void)
+/* The valid chunk, for the fuzzers' seed corpus. */
+static int write_chunk(const char *path)
 {
+	size_t len;
+	uint8_t *buf = assemble(chunk(), &len);
+	FILE *f = fopen(path, "wb");
+	int ok = f && fwrite(buf, 1, len, f) == len;
+
+	if (f && fclose(f))
+		ok = 0;
+	free(buf);
+	if (!ok)
+		perror(path);
+	return !ok;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--write-chunk"))
+		return write_chunk(argv[2]);
 	test_container();
 	test_operands();
 	test_rules();
