@@ -161,15 +161,10 @@ static bool selftest_case(const struct ktapvm_selftest_case *c)
 	int status;
 
 	out.buf = vmalloc(out.size);
-	if (!out.buf) {
-		pr_info("%s: FAILED: no memory for the output buffer\n",
-			c->name);
-		return false;
-	}
-	status = selftest_run(c, &out);
+	status = out.buf ? selftest_run(c, &out) : -ENOMEM;
 	if (status < 0)
-		pr_info("%s: FAILED: no memory for the arena (%d)\n", c->name,
-			status);
+		pr_info("%s: FAILED: cannot allocate its buffers (%d)\n",
+			c->name, status);
 	else if (out.len != c->output_len ||
 		 memcmp(out.buf, c->output, out.len))
 		selftest_report_diff(c, &out);
