@@ -1,0 +1,1034 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The interpreter and the run entry points of vm.h. One dispatch loop
+ * (computed goto, the table expanded from KP_OPCODES) runs a whole
+ * invocation: calls between script functions push a frame and continue in
+ * the same loop, so the C stack does not grow with script recursion. Slow
+ * paths (errors, concatenation, mixed-type arithmetic, call setup, events)
+ * are functions outside the loop.
+ */
+#include "kp_arena.h"
+#include "kp_fmt.h"
+#include "kp_func.h"
+#include "kp_gc.h"
+#include "kp_lib.h"
+#include "kp_str.h"
+#include "kp_tab.h"
+#include "../../proto/chunk.h"
+#include "../../proto/opcodes.h"
+
+#define KP_OUT_FLUSH 4096 /* buffered output is written at this size */
+#define KP_MIN_FRAMES 8
+
+static const char *const kp_typenames[] = {
+	[KP_TNIL] = "nil",	  [KP_TBOOL] = "boolean",
+	[KP_TNUM] = "number",	  [KP_TSTR] = "string",
+	[KP_TTAB] = "table",	  [KP_TFUNC] = "function",
+	[KP_TBUILTIN] = "function",
+};
+
+const char *kp_typename(const struct kp_value *v)
+{
+	return v->tt < KP_ARRAY_SIZE(kp_typenames) && kp_typenames[v->tt] ?
+		       kp_typenames[v->tt] : "?";
+}
+
+int kp_rt_error(struct kp_vm *vm, const char *fmt, ...)
+{
+	__builtin_va_list ap;
+
+	__builtin_va_start(ap, fmt);
+	kp_fmt_msg(vm->errmsg, sizeof(vm->errmsg), fmt, ap);
+	__builtin_va_end(ap);
+	return KP_ERROR;
+}
+
+static void msgf(char *buf, kp_size_t size, const char *fmt, ...)
+{
+	__builtin_va_list ap;
+
+	__builtin_va_start(ap, fmt);
+	kp_fmt_msg(buf, size, fmt, ap);
+	__builtin_va_end(ap);
+}
+
+void kp_vm_flush(struct kp_vm *vm)
+{
+	if (vm->out.len && vm->ops && vm->ops->write)
+		vm->ops->write(vm->host, vm->out.p, vm->out.len);
+	vm->out.len = 0;
+}
+
+int kp_vm_write(struct kp_vm *vm, const char *s, kp_size_t len)
+{
+	if (kp_buf_add(vm, &vm->out, s, len))
+		return KP_ERROR;
+	if (vm->out.len >= KP_OUT_FLUSH)
+		kp_vm_flush(vm);
+	return 0;
+}
+
+int kp_vm_growstack(struct kp_vm *vm, kp_u32 from, kp_u32 n)
+{
+	kp_u64 need = (kp_u64)from + n, size = 2 * (kp_u64)vm->stacksize;
+	struct kp_value *old = vm->stack, *stack;
+	struct kp_upval *uv;
+	kp_u32 i;
+
+	if (need <= vm->stacksize)
+		return 0;
+	if (size < need)
+		size = need;
+	if (size > (1u << 28))
+		return kp_rt_error(vm, "stack overflow");
+	stack = kp_mem_alloc(vm, size * sizeof(*stack));
+	if (!stack)
+		return KP_ERROR;
+	kp_memcpy(stack, old, vm->stacksize * sizeof(*stack));
+	for (i = vm->stacksize; i < size; i++)
+		kp_setnil(&stack[i]);
+	for (uv = vm->openupval; uv; uv = uv->open_next)
+		uv->v = stack + (uv->v - old);
+	vm->stack = stack;
+	vm->stacksize = (kp_u32)size;
+	kp_mem_free(vm, old);
+	return 0;
+}
+
+static int grow_frames(struct kp_vm *vm)
+{
+	kp_u32 n = vm->nframes * 2;
+	struct kp_frame *frames;
+
+	if (n > vm->max_depth)
+		n = vm->max_depth;
+	frames = kp_mem_alloc(vm, n * sizeof(*frames));
+	if (!frames)
+		return KP_ERROR;
+	kp_memcpy(frames, vm->frames, vm->depth * sizeof(*frames));
+	kp_mem_free(vm, vm->frames);
+	vm->frames = frames;
+	vm->nframes = n;
+	return 0;
+}
+
+/* Room for a frame of cl at stack index base, plus the spare slots. */
+static int frame_room(struct kp_vm *vm, kp_u32 base, struct kp_closure *cl)
+{
+	kp_u32 n = cl->p->framesize + KP_EXTRA_STACK;
+
+	if (kp_likely(base + n <= vm->stacksize))
+		return 0;
+	return kp_vm_growstack(vm, base, n);
+}
+
+/* Registers beyond the arguments start as nil. */
+static void frame_enter(struct kp_vm *vm, struct kp_frame *f,
+			struct kp_closure *cl, kp_u32 base, int nargs)
+{
+	struct kp_proto *p = cl->p;
+	struct kp_value *r = vm->stack + base;
+	int i = nargs < p->nparams ? nargs : p->nparams;
+
+	for (; i < p->framesize; i++)
+		kp_setnil(&r[i]);
+	f->cl = cl;
+	f->base = base;
+	f->pc = p->code;
+}
+
+/* Call the closure at stack index fi with nargs arguments after it. */
+static int push_frame(struct kp_vm *vm, kp_u32 fi, int nargs, int nresults,
+		      int flags)
+{
+	struct kp_closure *cl = vm->stack[fi].u.cl;
+	struct kp_frame *f;
+
+	if (vm->depth >= vm->max_depth)
+		return kp_rt_error(vm, "stack overflow");
+	if (vm->depth == vm->nframes && grow_frames(vm))
+		return KP_ERROR;
+	if (frame_room(vm, fi + 1, cl))
+		return KP_ERROR;
+	f = &vm->frames[vm->depth++];
+	frame_enter(vm, f, cl, fi + 1, nargs);
+	f->nresults = (kp_s16)nresults;
+	f->flags = (kp_u8)flags;
+	return 0;
+}
+
+/*
+ * A tail call of the closure at ra: it replaces the running frame, whose
+ * function slot receives the callee and its arguments.
+ */
+static int tail_call(struct kp_vm *vm, struct kp_value *ra, int nargs)
+{
+	struct kp_frame *f = &vm->frames[vm->depth - 1];
+	struct kp_closure *cl = ra->u.cl;
+	kp_u32 fi = f->base - 1, ai = (kp_u32)(ra - vm->stack);
+	int j;
+
+	if (frame_room(vm, fi + 1, cl))
+		return KP_ERROR;
+	if (vm->openupval && vm->openupval->v >= vm->stack + f->base)
+		kp_func_close(vm, vm->stack + f->base);
+	for (j = 0; j <= nargs; j++)
+		vm->stack[fi + j] = vm->stack[ai + j];
+	frame_enter(vm, f, cl, fi + 1, nargs);
+	return 0;
+}
+
+/* Arithmetic that is not number op number: nil gives nil, others fail. */
+static int arith_slow(struct kp_vm *vm, struct kp_value *ra,
+		      const struct kp_value *rb, const struct kp_value *rc)
+{
+	const struct kp_value *bad = NULL;
+
+	if (rb->tt != KP_TNUM && rb->tt != KP_TNIL)
+		bad = rb;
+	else if (rc->tt != KP_TNUM && rc->tt != KP_TNIL)
+		bad = rc;
+	if (bad)
+		return kp_rt_error(vm, "attempt to perform arithmetic on a %s value",
+				   kp_typename(bad));
+	kp_setnil(ra);
+	return 0;
+}
+
+static int compare_error(struct kp_vm *vm, const struct kp_value *a,
+			 const struct kp_value *b)
+{
+	return kp_rt_error(vm, "attempt to compare %s with %s",
+			   kp_typename(a), kp_typename(b));
+}
+
+/* a < b (le = 0) or a <= b (le = 1) on strings; 0/1 or KP_ERROR. */
+static int less_slow(struct kp_vm *vm, const struct kp_value *a,
+		     const struct kp_value *b, int le)
+{
+	int r;
+
+	if (a->tt != KP_TSTR || b->tt != KP_TSTR)
+		return compare_error(vm, a, b);
+	r = kp_str_cmp(a->u.s, b->u.s);
+	return le ? r <= 0 : r < 0;
+}
+
+/* R(A) := R(B) .. ... .. R(C): strings and numbers (decimal). */
+static int concat(struct kp_vm *vm, struct kp_value *ra,
+		  const struct kp_value *first, const struct kp_value *last)
+{
+	const struct kp_value *v;
+	char num[KP_NUM_BUF];
+	struct kp_str *s;
+
+	vm->buf.len = 0;
+	for (v = first; v <= last; v++) {
+		if (v->tt == KP_TSTR) {
+			if (kp_buf_add(vm, &vm->buf, v->u.s->data, v->u.s->len))
+				return KP_ERROR;
+		} else if (v->tt == KP_TNUM) {
+			if (kp_buf_add(vm, &vm->buf, num,
+				       (kp_size_t)kp_fmt_int(num, v->u.n)))
+				return KP_ERROR;
+		} else {
+			return kp_rt_error(vm, "attempt to concatenate a %s value",
+					   kp_typename(v));
+		}
+	}
+	s = kp_str_new(vm, vm->buf.p ? vm->buf.p : "", vm->buf.len);
+	if (!s)
+		return KP_ERROR;
+	kp_setstr(ra, s);
+	return 0;
+}
+
+/* R(A) := event word field (nil outside a handler or when absent). */
+static int event_word(struct kp_vm *vm, struct kp_value *ra,
+		      unsigned int field)
+{
+	const struct kp_event *ev = vm->ev;
+	struct kp_value *cache;
+	struct kp_str *s;
+	long n;
+
+	kp_setnil(ra);
+	if (!ev)
+		return 0;
+	switch (field) {
+	case KP_EV_PID:
+		kp_setnum(ra, ev->pid);
+		return 0;
+	case KP_EV_TID:
+		kp_setnum(ra, ev->tid);
+		return 0;
+	case KP_EV_UID:
+		kp_setnum(ra, ev->uid);
+		return 0;
+	case KP_EV_CPU:
+		kp_setnum(ra, ev->cpu);
+		return 0;
+	case KP_EV_RETVAL:
+		if (ev->has_retval)
+			kp_setnum(ra, ev->retval);
+		return 0;
+	case KP_EV_EXECNAME:
+	case KP_EV_PROBENAME:
+	case KP_EV_ARGSTR:
+		/* Fetched once per event; false marks "not available". */
+		cache = &vm->evstr[field - KP_EV_EXECNAME];
+		if (cache->tt == KP_TNIL) {
+			n = ev->str_field ? ev->str_field(ev, (int)field,
+							  vm->strbuf,
+							  KP_STRBUF_SIZE) : -1;
+			if (n < 0) {
+				kp_setbool(cache, 0);
+			} else {
+				s = kp_str_new(vm, vm->strbuf,
+					       (kp_size_t)n < KP_STRBUF_SIZE ?
+						       (kp_size_t)n :
+						       KP_STRBUF_SIZE);
+				if (!s)
+					return KP_ERROR;
+				kp_setstr(cache, s);
+			}
+		}
+		if (cache->tt == KP_TSTR)
+			*ra = *cache;
+		return 0;
+	default:
+		if (field - KP_EV_ARG0 < (unsigned int)ev->nargs &&
+		    field - KP_EV_ARG0 < KP_ARRAY_SIZE(ev->args))
+			kp_setnum(ra, ev->args[field - KP_EV_ARG0]);
+		return 0;
+	}
+}
+
+/*
+ * Call built-in id with args[0..nargs) (registers) and store its results
+ * at dst: want of them (nil-padded), or all of them when want < 0, which
+ * sets the top. Returns 0, KP_ERROR or KP_LIB_EXIT.
+ */
+static int call_builtin(struct kp_vm *vm, unsigned int id,
+			struct kp_value *args, int nargs, struct kp_value *dst,
+			int want)
+{
+	int n, j;
+
+	/* The collector keeps the arguments even above the frame. */
+	vm->top = (kp_u32)(args + nargs - vm->stack);
+	n = kp_lib_call(vm, id, args, nargs);
+	if (n < 0)
+		return n;
+	if (want < 0) {
+		want = n;
+		vm->top = (kp_u32)(dst + n - vm->stack);
+	}
+	for (j = 0; j < want; j++) {
+		if (j < n)
+			dst[j] = vm->bires[j];
+		else
+			kp_setnil(&dst[j]);
+	}
+	for (j = 0; j < n; j++)
+		kp_setnil(&vm->bires[j]);
+	return 0;
+}
+
+/*
+ * FORPREP: check the operands and turn R(A+1) into the number of
+ * iterations left after the first (false: none), so that FORLOOP never
+ * overflows; R(A) starts one step early.
+ */
+static int for_prep(struct kp_vm *vm, struct kp_value *ra)
+{
+	kp_s64 init, limit, step;
+	kp_u64 count;
+
+	if (ra[0].tt != KP_TNUM)
+		return kp_rt_error(vm, "'for' initial value must be a number");
+	if (ra[1].tt != KP_TNUM)
+		return kp_rt_error(vm, "'for' limit must be a number");
+	if (ra[2].tt != KP_TNUM)
+		return kp_rt_error(vm, "'for' step must be a number");
+	init = ra[0].u.n;
+	limit = ra[1].u.n;
+	step = ra[2].u.n;
+	if (step == 0)
+		return kp_rt_error(vm, "'for' step is zero");
+	ra[0].u.n = (kp_s64)((kp_u64)init - (kp_u64)step);
+	if (step > 0 ? init > limit : init < limit) {
+		kp_setbool(&ra[1], 0);
+		return 0;
+	}
+	if (step > 0)
+		count = ((kp_u64)limit - (kp_u64)init) / (kp_u64)step;
+	else
+		count = ((kp_u64)init - (kp_u64)limit) / (0 - (kp_u64)step);
+	kp_setnum(&ra[1], (kp_s64)count);
+	return 0;
+}
+
+/* "FILE:LINE: message" for the error pending in the running frame. */
+static void error_position(struct kp_vm *vm)
+{
+	const char *src = vm->source ? vm->source : "?";
+	struct kp_frame *f;
+	struct kp_proto *p;
+	kp_u32 pc;
+
+	if (!vm->depth) {
+		msgf(vm->error, sizeof(vm->error), "%s: %s", src, vm->errmsg);
+		return;
+	}
+	f = &vm->frames[vm->depth - 1];
+	p = f->cl->p;
+	pc = (kp_u32)(f->pc - p->code);
+	pc = pc ? pc - 1 : 0;
+	msgf(vm->error, sizeof(vm->error), "%s:%u: %s", src,
+	     pc < p->ncode ? p->lines[pc] : 0, vm->errmsg);
+}
+
+/* Leave the invocation: every frame goes, open upvalues close. */
+static int unwind(struct kp_vm *vm, int ret)
+{
+	if (ret == KP_ERROR) {
+		error_position(vm);
+		vm->state = KP_STATE_ERROR;
+	} else {
+		vm->state = KP_STATE_EXITED;
+	}
+	kp_func_close(vm, vm->stack);
+	vm->depth = 0;
+	vm->top = 0;
+	return ret == KP_ERROR ? KP_ERROR : KP_EXITED;
+}
+
+#define DISPATCH()                                                             \
+	do {                                                                   \
+		i = *pc++;                                                     \
+		goto *disp[KP_GET_OP(i)];                                     \
+	} while (0)
+
+#define RA (base + KP_GET_A(i))
+#define RB (base + KP_GET_B(i))
+#define RC (base + KP_GET_C(i))
+#define RK(x) ((x) & KP_RK_CONST ? k + ((x) & KP_MAX_RK_CONST) : base + (x))
+#define RKB RK(KP_GET_B(i))
+#define RKC RK(KP_GET_C(i))
+
+/* Record where we are before anything that may fail or call. */
+#define SAVEPC() (f->pc = pc)
+#define THROW()                                                                \
+	do {                                                                   \
+		SAVEPC();                                                      \
+		goto error;                                                    \
+	} while (0)
+#define CHARGE()                                                               \
+	do {                                                                   \
+		if (kp_unlikely(budget-- == 0))                                \
+			goto budget_out;                                       \
+	} while (0)
+/* The frame on top changed (call, return, stack moved). */
+#define LOAD_FRAME()                                                           \
+	do {                                                                   \
+		f = &vm->frames[vm->depth - 1];                                \
+		cl = f->cl;                                                    \
+		k = cl->p->k;                                                  \
+		base = vm->stack + f->base;                                    \
+		pc = f->pc;                                                    \
+	} while (0)
+
+#define ARITH(op)                                                              \
+	do {                                                                   \
+		const struct kp_value *rb = RKB, *rc = RKC;                    \
+		if (kp_likely(rb->tt == KP_TNUM && rc->tt == KP_TNUM))         \
+			kp_setnum(RA, (kp_s64)((kp_u64)rb->u.n op               \
+					      (kp_u64)rc->u.n));               \
+		else if (arith_slow(vm, RA, rb, rc))                           \
+			THROW();                                               \
+		DISPATCH();                                                    \
+	} while (0)
+
+/*
+ * Run frames[depth - 1] (an entry frame) until it returns. Returns KP_OK,
+ * KP_ERROR or KP_EXITED.
+ */
+static int execute(struct kp_vm *vm)
+{
+	static const void *const disp[KP_OP__COUNT] = {
+#define KP_OP_LABEL(name, fmt, a, b, c, doc) &&op_##name,
+		KP_OPCODES(KP_OP_LABEL)
+#undef KP_OP_LABEL
+	};
+	kp_u32 budget = vm->budget;
+	struct kp_frame *f;
+	struct kp_closure *cl;
+	struct kp_value *base, *k, *ra;
+	const kp_u32 *pc;
+	kp_u32 i;
+	int n, ret;
+
+	LOAD_FRAME();
+	DISPATCH();
+
+op_MOVE:
+	*RA = *RB;
+	DISPATCH();
+op_LOADK:
+	*RA = k[KP_GET_BX(i)];
+	DISPATCH();
+op_LOADBOOL:
+	kp_setbool(RA, KP_GET_B(i));
+	if (KP_GET_C(i))
+		pc++;
+	DISPATCH();
+op_LOADNIL:
+	ra = RA;
+	for (n = (int)KP_GET_B(i); n >= 0; n--)
+		kp_setnil(&ra[n]);
+	DISPATCH();
+op_GETUPVAL:
+	*RA = *cl->upvals[KP_GET_B(i)]->v;
+	DISPATCH();
+op_SETUPVAL:
+	*cl->upvals[KP_GET_B(i)]->v = *RA;
+	DISPATCH();
+op_GETGLOBAL:
+	*RA = vm->globals[KP_GET_BX(i)];
+	DISPATCH();
+op_SETGLOBAL:
+	vm->globals[KP_GET_BX(i)] = *RA;
+	DISPATCH();
+op_GETTABLE: {
+	const struct kp_value *rb = RB, *rc = RKC;
+	struct kp_tab *t;
+
+	if (kp_unlikely(rb->tt != KP_TTAB)) {
+		kp_rt_error(vm, "attempt to index a %s value", kp_typename(rb));
+		THROW();
+	}
+	t = rb->u.t;
+	if (rc->tt == KP_TNUM && (kp_u64)rc->u.n - 1 < t->alen)
+		*RA = t->arr[rc->u.n - 1];
+	else
+		*RA = *kp_tab_get(vm, t, rc);
+	DISPATCH();
+}
+op_SETTABLE:
+	ra = RA;
+	if (kp_unlikely(ra->tt != KP_TTAB)) {
+		kp_rt_error(vm, "attempt to index a %s value", kp_typename(ra));
+		THROW();
+	}
+	if (kp_tab_set(vm, ra->u.t, RKB, RKC))
+		THROW();
+	DISPATCH();
+op_NEWTABLE: {
+	struct kp_tab *t = kp_tab_new(vm, KP_GET_B(i), KP_GET_C(i));
+
+	if (!t)
+		THROW();
+	kp_settab(RA, t);
+	DISPATCH();
+}
+op_ADD:
+	ARITH(+);
+op_SUB:
+	ARITH(-);
+op_MUL:
+	ARITH(*);
+op_DIV:
+op_MOD: {
+	const struct kp_value *rb = RKB, *rc = RKC;
+	kp_s64 x, y;
+
+	if (kp_unlikely(rb->tt != KP_TNUM || rc->tt != KP_TNUM)) {
+		if (arith_slow(vm, RA, rb, rc))
+			THROW();
+		DISPATCH();
+	}
+	x = rb->u.n;
+	y = rc->u.n;
+	if (kp_unlikely(y == 0)) {
+		kp_rt_error(vm, "divide by zero");
+		THROW();
+	}
+	/* INT64_MIN / -1 wraps (and % -1 is 0) instead of trapping. */
+	if (KP_GET_OP(i) == KP_OP_DIV)
+		kp_setnum(RA, y == -1 ? (kp_s64)(0 - (kp_u64)x) : x / y);
+	else
+		kp_setnum(RA, y == -1 ? 0 : x % y);
+	DISPATCH();
+}
+op_UNM:
+	ra = RA;
+	if (kp_likely(RB->tt == KP_TNUM)) {
+		kp_setnum(ra, (kp_s64)(0 - (kp_u64)RB->u.n));
+	} else if (arith_slow(vm, ra, RB, RB)) {
+		THROW();
+	}
+	DISPATCH();
+op_NOT:
+	kp_setbool(RA, kp_isfalse(RB));
+	DISPATCH();
+op_LEN: {
+	const struct kp_value *rb = RB;
+
+	if (rb->tt == KP_TSTR) {
+		kp_setnum(RA, rb->u.s->len);
+	} else if (rb->tt == KP_TTAB) {
+		kp_setnum(RA, rb->u.t->count);
+	} else {
+		kp_rt_error(vm, "attempt to get length of a %s value",
+			    kp_typename(rb));
+		THROW();
+	}
+	DISPATCH();
+}
+op_CONCAT:
+	if (concat(vm, RA, RB, RC))
+		THROW();
+	DISPATCH();
+op_NILZ:
+	ra = RA;
+	if (ra->tt == KP_TNIL)
+		kp_setnum(ra, 0);
+	DISPATCH();
+op_JMP:
+	n = KP_GET_SBX(i);
+	if (n < 0)
+		CHARGE();
+	pc += n;
+	DISPATCH();
+op_EQ:
+	if (kp_value_eq(RKB, RKC) != (int)KP_GET_A(i))
+		pc++;
+	DISPATCH();
+op_LT:
+op_LE: {
+	const struct kp_value *rb = RKB, *rc = RKC;
+	int le = KP_GET_OP(i) == KP_OP_LE;
+
+	if (kp_likely(rb->tt == KP_TNUM && rc->tt == KP_TNUM)) {
+		n = le ? rb->u.n <= rc->u.n : rb->u.n < rc->u.n;
+	} else {
+		n = less_slow(vm, rb, rc, le);
+		if (n < 0)
+			THROW();
+	}
+	if (n != (int)KP_GET_A(i))
+		pc++;
+	DISPATCH();
+}
+op_TEST:
+	if (kp_isfalse(RA) == (int)KP_GET_C(i))
+		pc++;
+	DISPATCH();
+op_TESTSET: {
+	const struct kp_value *rb = RB;
+
+	if (kp_isfalse(rb) != (int)KP_GET_C(i))
+		*RA = *rb;
+	else
+		pc++;
+	DISPATCH();
+}
+op_CALL: {
+	int b = (int)KP_GET_B(i), c = (int)KP_GET_C(i);
+
+	ra = RA;
+	n = b ? b - 1 : (int)(vm->stack + vm->top - (ra + 1));
+	CHARGE();
+	SAVEPC();
+	if (ra->tt == KP_TFUNC) {
+		if (push_frame(vm, (kp_u32)(ra - vm->stack), n, c - 1, 0))
+			goto error;
+		LOAD_FRAME();
+		DISPATCH();
+	}
+	if (ra->tt != KP_TBUILTIN) {
+		kp_rt_error(vm, "attempt to call a %s value", kp_typename(ra));
+		goto error;
+	}
+	ret = call_builtin(vm, (unsigned int)ra->u.n, ra + 1, n, ra, c - 1);
+	if (ret)
+		goto builtin_failed;
+	DISPATCH();
+}
+op_TAILCALL:
+	ra = RA;
+	n = KP_GET_B(i) ? (int)KP_GET_B(i) - 1 :
+			  (int)(vm->stack + vm->top - (ra + 1));
+	CHARGE();
+	SAVEPC();
+	if (ra->tt == KP_TFUNC) {
+		if (tail_call(vm, ra, n))
+			goto error;
+		LOAD_FRAME();
+		DISPATCH();
+	}
+	if (ra->tt != KP_TBUILTIN) {
+		kp_rt_error(vm, "attempt to call a %s value", kp_typename(ra));
+		goto error;
+	}
+	/* A built-in returns through the RETURN A 0 that follows. */
+	ret = call_builtin(vm, (unsigned int)ra->u.n, ra + 1, n, ra, -1);
+	if (ret)
+		goto builtin_failed;
+	DISPATCH();
+op_RETURN: {
+	int b = (int)KP_GET_B(i), want = f->nresults, flags = f->flags, j;
+	struct kp_value *dst = base - 1;
+
+	ra = RA;
+	n = b ? b - 1 : (int)(vm->stack + vm->top - ra);
+	if (vm->openupval && vm->openupval->v >= base)
+		kp_func_close(vm, base);
+	if (want < 0) {
+		for (j = 0; j < n; j++)
+			dst[j] = ra[j];
+		vm->top = (kp_u32)(dst + n - vm->stack);
+	} else {
+		for (j = 0; j < want; j++) {
+			if (j < n)
+				dst[j] = ra[j];
+			else
+				kp_setnil(&dst[j]);
+		}
+	}
+	vm->depth--;
+	if (flags & KP_FRAME_ENTRY) {
+		vm->budget = budget;
+		return KP_OK;
+	}
+	LOAD_FRAME();
+	if (flags & KP_FRAME_TFOR) {
+		/* Finish the TFORLOOP that made the call. */
+		i = pc[-1];
+		ra = RA;
+		if (ra[3].tt != KP_TNIL)
+			ra[2] = ra[3];
+		else
+			pc++;
+	}
+	DISPATCH();
+}
+op_FORPREP:
+	if (for_prep(vm, RA))
+		THROW();
+	pc += KP_GET_SBX(i);
+	DISPATCH();
+op_FORLOOP:
+	ra = RA;
+	if (ra[1].tt == KP_TNUM) {
+		ra[0].u.n = (kp_s64)((kp_u64)ra[0].u.n + (kp_u64)ra[2].u.n);
+		kp_setnum(&ra[3], ra[0].u.n);
+		if (ra[1].u.n == 0)
+			kp_setbool(&ra[1], 0);
+		else
+			ra[1].u.n = (kp_s64)((kp_u64)ra[1].u.n - 1);
+		CHARGE();
+		pc += KP_GET_SBX(i);
+	}
+	DISPATCH();
+op_TFORLOOP: {
+	struct kp_value *cb;
+	int c = (int)KP_GET_C(i);
+
+	ra = RA;
+	cb = ra + 3;
+	cb[0] = ra[0];
+	cb[1] = ra[1];
+	cb[2] = ra[2];
+	CHARGE();
+	SAVEPC();
+	if (cb->tt == KP_TFUNC) {
+		if (push_frame(vm, (kp_u32)(cb - vm->stack), 2, c,
+			       KP_FRAME_TFOR))
+			goto error;
+		LOAD_FRAME();
+		DISPATCH();
+	}
+	if (cb->tt != KP_TBUILTIN) {
+		kp_rt_error(vm, "attempt to call a %s value", kp_typename(cb));
+		goto error;
+	}
+	ret = call_builtin(vm, (unsigned int)cb->u.n, cb + 1, 2, cb, c);
+	if (ret)
+		goto builtin_failed;
+	if (cb->tt != KP_TNIL)
+		ra[2] = cb[0];
+	else
+		pc++;
+	DISPATCH();
+}
+op_SETLIST: {
+	int b = (int)KP_GET_B(i), j;
+	kp_s64 first = (kp_s64)(KP_GET_C(i) - 1) * KP_FIELDS_PER_FLUSH;
+
+	ra = RA;
+	n = b ? b : (int)(vm->stack + vm->top - (ra + 1));
+	if (ra->tt != KP_TTAB) {
+		kp_rt_error(vm, "attempt to index a %s value", kp_typename(ra));
+		THROW();
+	}
+	for (j = 1; j <= n; j++)
+		if (kp_tab_setint(vm, ra->u.t, first + j, &ra[j]))
+			THROW();
+	DISPATCH();
+}
+op_CLOSE:
+	kp_func_close(vm, RA);
+	DISPATCH();
+op_CLOSURE: {
+	struct kp_proto *p = &vm->protos[KP_GET_BX(i)];
+	struct kp_closure *ncl = kp_func_closure(vm, p);
+	int j;
+
+	if (!ncl)
+		THROW();
+	/* Anchored in R(A) before the upvalues allocate. */
+	kp_setfunc(RA, ncl);
+	for (j = 0; j < p->nupvals; j++) {
+		unsigned int idx = p->upvals[2 * j + 1];
+
+		if (p->upvals[2 * j]) {
+			ncl->upvals[j] = kp_func_upval(vm, base + idx);
+			if (!ncl->upvals[j])
+				THROW();
+		} else {
+			ncl->upvals[j] = cl->upvals[idx];
+		}
+	}
+	DISPATCH();
+}
+op_BUILTIN:
+	kp_setbuiltin(RA, KP_GET_BX(i));
+	DISPATCH();
+op_EVENT:
+	if (event_word(vm, RA, KP_GET_B(i)))
+		THROW();
+	DISPATCH();
+
+builtin_failed:
+	if (ret == KP_LIB_EXIT) {
+		vm->budget = budget;
+		return unwind(vm, KP_EXITED);
+	}
+error:
+	vm->budget = budget;
+	return unwind(vm, KP_ERROR);
+budget_out:
+	SAVEPC();
+	kp_rt_error(vm, "instruction budget exceeded (%u)", vm->insn_budget);
+	goto error;
+}
+
+/* Run cl as an invocation of its own: fresh budget, result in stack[0]. */
+static int run_closure(struct kp_vm *vm, struct kp_closure *cl)
+{
+	vm->depth = 0;
+	vm->top = 0;
+	kp_setfunc(&vm->stack[0], cl);
+	if (push_frame(vm, 0, 0, 1, KP_FRAME_ENTRY))
+		return unwind(vm, KP_ERROR);
+	return execute(vm);
+}
+
+static int state_result(const struct kp_vm *vm)
+{
+	if (vm->state == KP_STATE_ERROR)
+		return KP_ERROR;
+	return vm->state == KP_STATE_EXITED ? KP_EXITED : KP_OK;
+}
+
+static int not_loaded(struct kp_vm *vm)
+{
+	kp_rt_error(vm, "no chunk loaded");
+	return unwind(vm, KP_ERROR);
+}
+
+/* The event words read the cache of this event only. */
+static void set_event(struct kp_vm *vm, const struct kp_event *ev)
+{
+	kp_u32 j;
+
+	vm->ev = ev;
+	for (j = 0; j < KP_EVSTR_COUNT; j++)
+		kp_setnil(&vm->evstr[j]);
+}
+
+int kp_vm_run_main(struct kp_vm *vm)
+{
+	int ret;
+
+	if (vm->state != KP_STATE_RUNNABLE)
+		return state_result(vm);
+	if (!vm->loaded)
+		return not_loaded(vm);
+	set_event(vm, NULL);
+	vm->budget = vm->insn_budget;
+	ret = run_closure(vm, vm->main);
+	kp_vm_flush(vm);
+	return ret;
+}
+
+int kp_vm_run_probe(struct kp_vm *vm, unsigned int probe,
+		    const struct kp_event *ev)
+{
+	struct kp_probe *p;
+	int ret;
+
+	if (vm->state != KP_STATE_RUNNABLE)
+		return state_result(vm);
+	if (probe >= vm->nprobes) {
+		kp_rt_error(vm, "no probe %u", probe);
+		return unwind(vm, KP_ERROR);
+	}
+	p = &vm->probes[probe];
+	set_event(vm, ev);
+	/* Filter and handler share the budget of the event. */
+	vm->budget = vm->insn_budget;
+	ret = p->filter ? run_closure(vm, p->filter) : KP_OK;
+	if (ret == KP_OK && (!p->filter || !kp_isfalse(&vm->stack[0])))
+		ret = run_closure(vm, p->handler);
+	set_event(vm, NULL);
+	kp_vm_flush(vm);
+	return ret;
+}
+
+int kp_vm_run_end(struct kp_vm *vm)
+{
+	int ret = KP_OK, r;
+	kp_u32 j;
+
+	if (vm->state == KP_STATE_ERROR)
+		return KP_ERROR;
+	set_event(vm, NULL);
+	for (j = 0; j < vm->nprobes; j++) {
+		if (vm->probes[j].kind != KP_PROBE_END)
+			continue;
+		vm->budget = vm->insn_budget;
+		r = run_closure(vm, vm->probes[j].handler);
+		if (r == KP_ERROR) {
+			ret = KP_ERROR;
+			break;
+		}
+		if (r == KP_EXITED)
+			ret = KP_EXITED;
+	}
+	kp_vm_flush(vm);
+	return ret;
+}
+
+int kp_vm_create(struct kp_vm **vmp, const struct kp_vm_config *cfg)
+{
+	struct kp_arena *a = kp_arena_init(cfg->arena, cfg->arena_size);
+	struct kp_vm *vm;
+	kp_u32 j;
+
+	if (!a)
+		return -KP_ENOMEM;
+	vm = kp_arena_alloc(a, sizeof(*vm));
+	if (!vm)
+		return -KP_ENOMEM;
+	kp_memset(vm, 0, sizeof(*vm));
+	vm->arena = a;
+	vm->ops = cfg->ops;
+	vm->host = cfg->host;
+	vm->insn_budget = cfg->insn_budget ? cfg->insn_budget :
+					     KP_DEFAULT_INSN_BUDGET;
+	vm->max_depth = cfg->max_call_depth ? cfg->max_call_depth :
+					      KP_DEFAULT_CALL_DEPTH;
+	/* Per-session hash seed; iteration order never depends on it. */
+	vm->seed = (kp_u32)(kp_wall_time_ns() ^ (kp_uintptr_t)vm ^
+			    ((kp_uintptr_t)vm >> 32));
+	vm->gc_threshold = kp_arena_in_use(a) + KP_GC_MIN_STEP;
+	vm->gc_block = 1;
+	vm->nframes = vm->max_depth < KP_MIN_FRAMES ? vm->max_depth :
+						      KP_MIN_FRAMES;
+	vm->frames = kp_mem_alloc(vm, vm->nframes * sizeof(*vm->frames));
+	vm->stack = kp_mem_alloc(vm, KP_MIN_STACK * sizeof(*vm->stack));
+	vm->strbuf = kp_mem_alloc(vm, KP_STRBUF_SIZE);
+	if (!vm->frames || !vm->stack || !vm->strbuf || kp_str_init(vm))
+		return -KP_ENOMEM;
+	vm->stacksize = KP_MIN_STACK;
+	for (j = 0; j < KP_MIN_STACK; j++)
+		kp_setnil(&vm->stack[j]);
+	vm->gc_block = 0;
+	*vmp = vm;
+	return 0;
+}
+
+int kp_vm_set_args(struct kp_vm *vm, int argc, const char *const *argv)
+{
+	struct kp_value val;
+	struct kp_tab *t;
+	struct kp_str *s;
+	kp_s64 n;
+	int j;
+
+	if (!vm->loaded || argc < 0)
+		return -KP_EINVAL;
+	t = kp_tab_new(vm, argc > 1 ? (kp_u32)argc - 1 : 0, 1);
+	if (!t)
+		return -KP_ENOMEM;
+	kp_settab(&vm->globals[0], t);
+	for (j = 0; j < argc; j++) {
+		if (j && kp_lib_str2num(argv[j], kp_strlen(argv[j]), &n)) {
+			kp_setnum(&val, n);
+		} else {
+			s = kp_str_newz(vm, argv[j]);
+			if (!s)
+				return -KP_ENOMEM;
+			kp_setstr(&val, s);
+		}
+		if (kp_tab_setint(vm, t, j, &val))
+			return -KP_ENOMEM;
+	}
+	return 0;
+}
+
+unsigned int kp_vm_nprobes(const struct kp_vm *vm)
+{
+	return vm->nprobes;
+}
+
+int kp_vm_probe_info(const struct kp_vm *vm, unsigned int probe,
+		     struct kp_probe_info *info)
+{
+	const struct kp_probe *p;
+
+	if (probe >= vm->nprobes)
+		return -KP_EINVAL;
+	p = &vm->probes[probe];
+	info->kind = p->kind;
+	info->spec = p->spec;
+	info->period_ns = p->period_ns;
+	info->line = p->line;
+	return 0;
+}
+
+const char *kp_vm_error(const struct kp_vm *vm)
+{
+	return vm->state == KP_STATE_ERROR ? vm->error : "";
+}
+
+int kp_vm_exited(const struct kp_vm *vm)
+{
+	return vm->state != KP_STATE_RUNNABLE;
+}
+
+int kp_vm_exit_status(const struct kp_vm *vm)
+{
+	return vm->exit_status;
+}
+
+void kp_vm_mem_stats(const struct kp_vm *vm, struct kp_mem_stats *st)
+{
+	st->arena_size = kp_arena_quota(vm->arena);
+	st->in_use = kp_arena_in_use(vm->arena);
+	st->peak = kp_arena_peak(vm->arena);
+	st->collections = vm->collections;
+}
