@@ -96,9 +96,9 @@ const kp_u8 *kp_chunk_const(const kp_u8 *p, struct kp_const *out);
 const kp_u8 *kp_chunk_str(const kp_u8 *p, const char **s, kp_u32 *len);
 
 /*
- * Fill *err with func, pc and a reason formatted from fmt (a printf subset:
- * %s, %.*s (non-printable bytes shown as '?'), %d, %u, %llu) and return
- * -KP_EINVAL. The one error door of load.c and verify.c.
+ * Fill *err with func, pc and a reason formatted by kp_fmt_msg() (%s %.*s
+ * %c %d %u %lld %llu) and return -KP_EINVAL. The one error door of the
+ * loader, the verifier and kp_vm_load().
  */
 int kp_verify_fail(struct kp_verify_error *err, int func, int pc,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -7,89 +7,20 @@
  * One pass, O(size of chunk), no recursion.
  */
 #include "chunk_view.h"
-
-/* Reasons: a printf subset into err->reason, cut at its size. */
-struct kp_msg {
-	char *buf;
-	kp_size_t len, cap;
-};
-
-static void msg_char(struct kp_msg *m, char c)
-{
-	if (m->len + 1 < m->cap)
-		m->buf[m->len++] = c;
-}
-
-static void msg_bytes(struct kp_msg *m, const char *s, kp_size_t n, int safe)
-{
-	while (n--) {
-		char c = *s++;
-
-		msg_char(m, safe || (c >= ' ' && c < 0x7f) ? c : '?');
-	}
-}
-
-static void msg_num(struct kp_msg *m, unsigned long long v)
-{
-	char tmp[20];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		msg_char(m, tmp[--n]);
-}
+#include "kp_fmt.h"
 
 int kp_verify_fail(struct kp_verify_error *err, int func, int pc,
 		   const char *fmt, ...)
 {
-	struct kp_msg m;
 	__builtin_va_list ap;
 
 	if (!err)
 		return -KP_EINVAL;
 	err->func = func;
 	err->pc = pc;
-	m.buf = err->reason;
-	m.len = 0;
-	m.cap = sizeof(err->reason);
 	__builtin_va_start(ap, fmt);
-	for (; *fmt; fmt++) {
-		if (*fmt != '%') {
-			msg_char(&m, *fmt);
-		} else if (fmt[1] == 's') {
-			const char *s = __builtin_va_arg(ap, const char *);
-
-			msg_bytes(&m, s, kp_strlen(s), 1);
-			fmt++;
-		} else if (fmt[1] == '.' && fmt[2] == '*' && fmt[3] == 's') {
-			int n = __builtin_va_arg(ap, int);
-			const char *s = __builtin_va_arg(ap, const char *);
-
-			msg_bytes(&m, s, n < 0 ? 0 : (kp_size_t)n, 0);
-			fmt += 3;
-		} else if (fmt[1] == 'd') {
-			int d = __builtin_va_arg(ap, int);
-
-			if (d < 0)
-				msg_char(&m, '-');
-			msg_num(&m, d < 0 ? 0ull - (unsigned long long)d :
-				    (unsigned long long)d);
-			fmt++;
-		} else if (fmt[1] == 'u') {
-			msg_num(&m, __builtin_va_arg(ap, unsigned int));
-			fmt++;
-		} else if (fmt[1] == 'l' && fmt[2] == 'l' && fmt[3] == 'u') {
-			msg_num(&m, __builtin_va_arg(ap, unsigned long long));
-			fmt += 3;
-		} else {
-			msg_char(&m, '%');
-		}
-	}
+	kp_fmt_msg(err->reason, sizeof(err->reason), fmt, ap);
 	__builtin_va_end(ap);
-	m.buf[m.len] = '\0';
 	return -KP_EINVAL;
 }
 

@@ -691,8 +691,8 @@ static void test_globals_probes(void)
 {
 	REJECT("no globals", -1, -1, "no globals (slot 0 must be 'arg')",
 	       c->nglobals = 0);
-	REJECT("slot 0 name", -1, -1, "global slot 0 is 'ar\\?', must be 'arg'",
-	       c->globals[0] = "ar\\\n");
+	REJECT("slot 0 name", -1, -1, "global slot 0 is 'argv', must be 'arg'",
+	       c->globals[0] = "argv");
 	REJECT("probe kind 0", -1, -1, "probe 2: unknown kind 0",
 	       c->p[2].kind = 0);
 	REJECT("probe kind 9", -1, -1, "probe 0: unknown kind 9",
