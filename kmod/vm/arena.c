@@ -112,16 +112,11 @@ static void ka_remove(struct kp_arena *a, struct ka_block *b)
 	}
 }
 
-/*
- * A free block of at least s bytes. The request is rounded up to the next
- * class boundary first, so that any block of the class found fits.
- */
-static struct ka_block *ka_find(struct kp_arena *a, kp_size_t s)
+/* The first block in the first non-empty class at or above s's class. */
+static struct ka_block *ka_find_class(struct kp_arena *a, kp_size_t s)
 {
 	unsigned int fl, sl, map;
 
-	if (s >= KA_SMALL)
-		s += ((kp_size_t)1 << (ka_fls(s) - KA_SL_LOG)) - 1;
 	ka_mapping(s, &fl, &sl);
 	if (fl >= KA_FL_COUNT)
 		return NULL;
@@ -135,6 +130,30 @@ static struct ka_block *ka_find(struct kp_arena *a, kp_size_t s)
 	}
 	sl = (unsigned int)__builtin_ctz(map);
 	return a->heads[fl][sl];
+}
+
+/*
+ * A free block of at least s bytes. The request is rounded up to the next
+ * class boundary first, so that any block of the class found fits; when
+ * nothing is found that way, the blocks of s's own class may still hold
+ * one that fits (the last big block of a nearly full arena).
+ */
+static struct ka_block *ka_find(struct kp_arena *a, kp_size_t s)
+{
+	struct ka_block *b;
+	unsigned int fl, sl;
+
+	if (s < KA_SMALL)
+		return ka_find_class(a, s);
+	b = ka_find_class(a, s + ((kp_size_t)1 << (ka_fls(s) - KA_SL_LOG)) - 1);
+	if (b)
+		return b;
+	ka_mapping(s, &fl, &sl);
+	if (fl >= KA_FL_COUNT)
+		return NULL;
+	for (b = a->heads[fl][sl]; b && ka_size(b) < s; b = b->next_free)
+		;
+	return b;
 }
 
 struct kp_arena *kp_arena_init(void *mem, kp_size_t size)
