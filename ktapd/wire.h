@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The JSON forms of io.ktap's types (proto/io.ktap.varlink). */
+#ifndef KTAPD_WIRE_H
+#define KTAPD_WIRE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "session.h"
+
+json_object *wire_session(const struct session *s);
+json_object *wire_session_stats(const struct session *s);
+json_object *wire_record(uint64_t seq, const struct backlog_record *r);
+/* bytes_known false: the bytes count is not sent. */
+json_object *wire_missed(uint64_t records, bool bytes_known, uint64_t bytes);
+json_object *wire_end(const struct session *s);
+/* {"key": value}: the form of every stream reply. */
+json_object *wire_wrap(const char *key, json_object *value);
+
+#endif /* KTAPD_WIRE_H */
