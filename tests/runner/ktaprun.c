@@ -328,7 +328,7 @@ int main(int argc, char **argv)
 	char *text = NULL;
 	const char *name;
 	void *chunk;
-	size_t len, chunk_len;
+	size_t len = 0, chunk_len;
 	int r;
 
 	if (parse_args(argc, argv, &o) < 0)
