@@ -182,6 +182,7 @@ static void sweep(struct kp_vm *vm)
 void kp_gc_collect(struct kp_vm *vm)
 {
 	kp_size_t live, step;
+	kp_u32 size;
 
 	if (vm->gc_running || vm->gc_block)
 		return;
@@ -190,8 +191,10 @@ void kp_gc_collect(struct kp_vm *vm)
 	mark_roots(vm);
 	propagate(vm);
 	sweep(vm);
-	if (vm->strcount < vm->strsize / 4)
-		kp_str_resize(vm, vm->strsize / 2);
+	size = vm->strsize;
+	while (size > 1 && vm->strcount < size / 4)
+		size /= 2;
+	kp_str_resize(vm, size);
 	live = kp_arena_in_use(vm->arena);
 	step = live < KP_GC_MIN_STEP ? KP_GC_MIN_STEP : live;
 	vm->gc_threshold = live + step;

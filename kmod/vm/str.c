@@ -35,7 +35,9 @@ void kp_str_resize(struct kp_vm *vm, kp_u32 size)
 	struct kp_str **t, *s, *next;
 	kp_u32 i;
 
-	if (size < KP_STRTAB_MIN || size == vm->strsize)
+	if (size < KP_STRTAB_MIN)
+		size = KP_STRTAB_MIN;
+	if (size == vm->strsize)
 		return;
 	vm->gc_block++;
 	t = kp_mem_alloc(vm, size * sizeof(*t));
