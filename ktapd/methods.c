@@ -204,7 +204,8 @@ static int submit_chunk(struct vl_call *call, json_object *params, void **chunk,
 
 /*
  * The engine's start failures. By engine.h's convention the message names
- * a missing event in single quotes ("event 'sched:nope' not found").
+ * a missing event in single quotes ("event 'sched:nope' not found"); a
+ * target process that does not exist is ESRCH.
  */
 static int submit_engine_error(struct vl_call *call, int r, const char *msg)
 {
@@ -218,6 +219,8 @@ static int submit_engine_error(struct vl_call *call, int r, const char *msg)
 		json_object_object_add(p, "reason", json_object_new_string(msg));
 		return vl_error(call, "io.ktap.EventNotFound", p);
 	}
+	if (r == -ESRCH)
+		return error_invalid_argument(call, "options.target_pid", msg);
 	return error_str(call, "io.ktap.StartFailed", "reason", msg);
 }
 

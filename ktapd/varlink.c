@@ -174,8 +174,9 @@ static void write_cb(uv_write_t *req, int status)
 }
 
 /*
- * Queue one message. Failures close the connection from the loop, never
- * under the caller, which may be walking a list the close would change.
+ * Queue one message. A failure closes the connection, but what the close
+ * sets off (cancelling the call, the disconnected callback) runs later from
+ * the loop, never under the caller, which may be walking a list it changes.
  */
 static int conn_send(struct vl_conn *c, json_object *msg)
 {

@@ -99,14 +99,15 @@ class Conn:
 class Daemon:
     """A ktapd on a socket in a temporary directory."""
 
-    def __init__(self, ktapd, tmp, *extra, activate=False):
+    def __init__(self, ktapd, tmp, *extra, activate=False, env=None):
         self.path = os.path.join(tmp, 'ktapd.sock')
         self.log = open(os.path.join(tmp, 'ktapd.log'), 'ab')
         if activate:
             argv = ['systemd-socket-activate', '-l', self.path, ktapd] + list(extra)
         else:
             argv = [ktapd, '--socket', self.path] + list(extra)
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log,
+                                     env=dict(os.environ, **(env or {})))
         deadline = time.time() + 10
         while not os.path.exists(self.path):
             if self.proc.poll() is not None or time.time() > deadline:
@@ -363,6 +364,9 @@ def test_invalid_arguments(s, d):
     assert e['limit'] > 0, e
     expect_error(lambda: c.call('io.ktap.Submit', s.submit_params('ticker.kp', options={'backlog_size': 1 << 40})),
                  'io.ktap.QuotaExceeded', quota='backlog_size')
+    e = expect_error(lambda: c.call('io.ktap.Submit', s.submit_params('ticker.kp', options={'target_pid': 0x7fffffff})),
+                     'io.ktap.InvalidArgument', parameter='options.target_pid')
+    assert e['reason'], e
     c.send('io.ktap.Attach', {'session': '1'})  # without "more"
     expect_error(c.reply, 'org.varlink.service.ExpectedMore')
     d.alive()
@@ -695,7 +699,39 @@ def test_sigterm_runs_trace_end(s, d):
             break
     assert records_text(out).splitlines()[-1].startswith('end '), records_text(out)
     assert out[-1]['end']['exit_status'] == 0, out[-1]
-    assert d2.stop() == 0, 'ktapd exited with %s' % d2.proc.returncode
+    c.close()
+    # It exits by itself once its clients have their last replies.
+    assert d2.proc.wait(15) == 0, 'ktapd exited with %s' % d2.proc.returncode
+    d2.stop()
+
+
+def test_systemd_notify(s, d):
+    """READY, STATUS, WATCHDOG and STOPPING go to $NOTIFY_SOCKET; journal priorities."""
+    tmp = tempfile.mkdtemp(dir=s.tmp)
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(os.path.join(tmp, 'notify'))
+    notify.settimeout(10)
+    # stderr is the log file; JOURNAL_STREAM naming it says "this is the journal".
+    logpath = os.path.join(tmp, 'ktapd.log')
+    open(logpath, 'wb').close()
+    st = os.stat(logpath)
+    d2 = Daemon(s.args.ktapd, tmp, env={
+        'NOTIFY_SOCKET': os.path.join(tmp, 'notify'),
+        'WATCHDOG_USEC': '200000',
+        'JOURNAL_STREAM': '%d:%d' % (st.st_dev, st.st_ino)})
+    seen = []
+    while sum('WATCHDOG=1' in m for m in seen) < 3:
+        seen.append(notify.recv(4096).decode())
+    assert seen[0] == 'READY=1', seen
+    assert any(m.startswith('STATUS=') for m in seen), seen
+    d2.proc.send_signal(signal.SIGTERM)
+    while not any('STOPPING=1' in m for m in seen):
+        seen.append(notify.recv(4096).decode())
+    assert d2.proc.wait(15) == 0
+    d2.stop()
+    with open(logpath) as f:
+        lines = f.read().splitlines()
+    assert lines and all(l.startswith('<') for l in lines), lines
 
 
 def test_socket_activation(s, d):
@@ -738,6 +774,7 @@ TESTS = [
     test_slow_client,
     test_permissions,
     test_sigterm_runs_trace_end,
+    test_systemd_notify,
     test_socket_activation,
 ]
 
