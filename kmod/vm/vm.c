@@ -17,6 +17,16 @@
 #include "../../proto/chunk.h"
 #include "../../proto/opcodes.h"
 
+/*
+ * In the kernel, objtool must be told that the dispatch table is one
+ * (compiler.h's annotation, when the host platform pulled it in).
+ */
+#ifdef __annotate_jump_table
+#define KP_JUMP_TABLE __annotate_jump_table
+#else
+#define KP_JUMP_TABLE
+#endif
+
 #define KP_OUT_FLUSH 4096 /* buffered output is written at this size */
 #define KP_MIN_FRAMES 8
 
@@ -456,7 +466,7 @@ static int unwind(struct kp_vm *vm, int ret)
  */
 static int execute(struct kp_vm *vm)
 {
-	static const void *const disp[KP_OP__COUNT] = {
+	static const void *const disp[KP_OP__COUNT] KP_JUMP_TABLE = {
 #define KP_OP_LABEL(name, fmt, a, b, c, doc) &&op_##name,
 		KP_OPCODES(KP_OP_LABEL)
 #undef KP_OP_LABEL
