@@ -162,10 +162,10 @@ static void newline(struct kpc_lex *ls)
 	ls->p++;
 	if ((cur(ls) == '\n' || cur(ls) == '\r') && cur(ls) != c)
 		ls->p++;
-	/* Functions and probes store their line in 16 bits. */
-	if (++ls->line > 0xffff)
+	if (ls->line == INT32_MAX)
 		kpc_lex_error_at(ls, ls->line, eof_text, sizeof(eof_text) - 1,
 				 "too many lines");
+	ls->line++;
 }
 
 static void skip_blanks(struct kpc_lex *ls)

@@ -379,6 +379,9 @@ static void open_func(struct kpc_lex *ls, struct kpc_funcstate *fs,
 	struct kpc_func *f;
 
 	memset(fs, 0, sizeof(*fs));
+	/* Functions and probes keep their line in 16 bits. */
+	if (line > 0xffff)
+		kpc_lex_error(ls, "too many lines");
 	fs->depth = ls->fs ? ls->fs->depth + 1 : 0;
 	if (fs->depth > KP_MAX_NESTING)
 		kpc_lex_error(ls, "too many nested functions");
@@ -508,6 +511,7 @@ static void body(struct kpc_lex *ls, struct kpc_expdesc *e, int line,
 	init_exp(e, VRELOCABLE,
 		 kpc_code_abx(ls->fs, KP_OP_CLOSURE, 0,
 			      (unsigned)new_fs.index));
+	kpc_fixline(ls->fs, line); /* the definition happens on its line */
 }
 
 /* Expressions */
@@ -887,6 +891,8 @@ static void adjust_assign(struct kpc_lex *ls, int nvars, int nexps,
 			kpc_nil(fs, reg, extra);
 		}
 	}
+	if (nexps > nvars)
+		fs->freereg -= nexps - nvars; /* drop the extra values */
 }
 
 static int is_assignable(const struct kpc_expdesc *v)
@@ -978,8 +984,6 @@ static void restassign(struct kpc_lex *ls, struct kpc_lhs *lh, int nvars)
 			return;
 		}
 		adjust_assign(ls, nvars, nexps, &e);
-		if (nexps > nvars)
-			ls->fs->freereg -= nexps - nvars; /* drop the extra */
 	}
 	/* The values are in the registers below freereg: store from the top. */
 	init_exp(&e, VNONRELOC, ls->fs->freereg - 1);
@@ -1415,6 +1419,7 @@ static void funcstat(struct kpc_lex *ls, int line)
 		body(ls, &b, line, fname);
 	}
 	kpc_storevar(fs, &v, &b);
+	kpc_fixline(fs, line);
 }
 
 /*
@@ -1437,8 +1442,6 @@ static void globalstat(struct kpc_lex *ls)
 	if (testnext(ls, '='))
 		nexps = explist(ls, &e);
 	adjust_assign(ls, nvars, nexps, &e);
-	if (nexps > nvars)
-		fs->freereg -= nexps - nvars;
 	for (i = nvars - 1; i >= 0; i--) {
 		int slot = declare_global(ls, names[i].name, names[i].len);
 
@@ -1482,10 +1485,13 @@ static void retstat(struct kpc_lex *ls)
 
 /* Probes */
 
-static void top_level_only(struct kpc_lex *ls, const char *what)
+/* Checks before a probe block: where it is, and how many there are. */
+static void probe_allowed(struct kpc_lex *ls, const char *what)
 {
 	if (!is_top_level(ls->fs))
 		kpc_lex_error(ls, "'%s' only allowed at top level", what);
+	if (ls->P->nprobes >= KP_MAX_PROBES)
+		kpc_lex_error(ls, "too many probes");
 }
 
 static void add_probe(struct kpc_lex *ls, int kind, int handler, int filter,
@@ -1495,8 +1501,6 @@ static void add_probe(struct kpc_lex *ls, int kind, int handler, int filter,
 	struct kpc_prog *P = ls->P;
 	struct kpc_probe *p;
 
-	if (P->nprobes >= KP_MAX_PROBES)
-		kpc_lex_error(ls, "too many probes");
 	KPC_GROW(P, P->probes, P->nprobes, P->probes_cap);
 	p = &P->probes[P->nprobes++];
 	p->kind = kind;
@@ -1527,7 +1531,7 @@ static void tracestat(struct kpc_lex *ls, int line)
 	const char *spec;
 	size_t len;
 
-	top_level_only(ls, "trace");
+	probe_allowed(ls, "trace");
 	spec = kpc_lex_events(ls, &len);
 	next(ls);
 	if (ls->t.tk == '/') {
@@ -1555,7 +1559,7 @@ static void timerstat(struct kpc_lex *ls, int line)
 	size_t len;
 	uint64_t period;
 
-	top_level_only(ls, what);
+	probe_allowed(ls, what);
 	period = kpc_lex_timer(ls);
 	spec = kpc_strdup(ls->P, ls->t.start, ls->t.len);
 	len = ls->t.len;
@@ -1616,7 +1620,7 @@ static void statement(struct kpc_lex *ls)
 		tracestat(ls, line);
 		break;
 	case TK_TRACE_END:
-		top_level_only(ls, "trace_end");
+		probe_allowed(ls, "trace_end");
 		next(ls);
 		add_probe(ls, KP_PROBE_END, handler(ls, "trace_end", line),
 			  KP_NO_FUNC, line, 0, "", 0);
