@@ -48,12 +48,13 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("names", nargs="*")
     args = ap.parse_args()
+    runner = os.path.abspath(args.runner)  # the programs run from HERE
     names = args.names or sorted(
         os.path.basename(p)[:-3] for p in glob.glob(os.path.join(HERE, "*.kp")))
 
     print("%-12s %10s %10s %7s" % ("benchmark", "ktap s", "lua s", "ratio"))
     for name in names:
-        kt, kout = best_time([args.runner] + KTAP_OPTS + [name + ".kp"],
+        kt, kout = best_time([runner] + KTAP_OPTS + [name + ".kp"],
                              args.runs)
         lt, lout = best_time([args.lua, name + ".lua"], args.runs)
         note = ""
