@@ -58,17 +58,13 @@ static void attachment_pump(struct attachment *a)
 		if (a->cursor >= end || r < 0 || vl_call_congested(a->call))
 			break;
 		if (a->cursor < b->first_seq) {
-			const struct backlog_record *first =
-				backlog_get(b, b->first_seq);
+			const uint64_t *offset =
+				a->offset_known ? &a->offset : NULL;
+			json_object *missed = wire_missed(b, a->cursor, offset);
 
-			r = vl_notify(a->call,
-				      wire_wrap("missed",
-						wire_missed(b->first_seq - a->cursor,
-							    a->offset_known,
-							    first->offset -
-								    a->offset)));
+			r = vl_notify(a->call, wire_wrap("missed", missed));
 			a->cursor = b->first_seq;
-			a->offset = first->offset;
+			a->offset = backlog_get(b, a->cursor)->offset;
 			a->offset_known = true;
 		} else {
 			const struct backlog_record *rec =

@@ -188,7 +188,8 @@ static int parse_argv(int argc, char **argv)
 	if (l->arena_size < SESSION_ARENA_MIN || l->arena_size > l->max_arena ||
 	    l->backlog_size < SESSION_BACKLOG_MIN ||
 	    l->backlog_size > l->max_backlog) {
-		log_error("The default arena and backlog sizes must lie within their minimum and maximum");
+		log_error("The default arena and backlog sizes must lie "
+			  "within their minimum and maximum");
 		return -EINVAL;
 	}
 	return 1;
@@ -211,7 +212,8 @@ static void notify_status(void)
 		running += s->state == SESSION_RUNNING;
 	sd_notifyf(0, "STATUS=%u sessions (%u running), %u clients, engine %s",
 		   sessions_count(), running,
-		   vl_server_connections(ktapd.server), sessions_engine()->name);
+		   vl_server_connections(ktapd.server),
+		   sessions_engine()->name);
 }
 
 static void notify_timer_cb(uv_timer_t *t)
@@ -263,8 +265,9 @@ static void shutdown_begin(int signum)
 	sd_notify(0, "STOPPING=1\nSTATUS=Stopping sessions");
 	if (ktapd.notify_timer_on)
 		uv_close((uv_handle_t *)&ktapd.notify_timer, NULL);
-	uv_timer_start(&ktapd.grace_timer, grace_timer_cb, SHUTDOWN_GRACE_MS, 0);
-	/* Stop reading calls first, so trace_end's output is what comes last. */
+	uv_timer_start(&ktapd.grace_timer, grace_timer_cb, SHUTDOWN_GRACE_MS,
+		       0);
+	/* No calls are read from here on: trace_end's output comes last. */
 	vl_server_stop(ktapd.server);
 	sessions_shutdown();
 }
@@ -285,16 +288,20 @@ static int listen_sockets(void)
 
 	n = sd_listen_fds(1);
 	if (n < 0)
-		return log_error_errno(n, "Failed to read the sockets systemd passed: %m");
+		return log_error_errno(
+			n, "Failed to read the sockets systemd passed: %m");
 	for (fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
 		r = sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0);
 		if (r <= 0)
-			return log_error_errno(r < 0 ? r : EINVAL,
-					       "Passed fd %d is not a listening Unix stream socket", fd);
+			return log_error_errno(
+				r < 0 ? r : EINVAL,
+				"Passed fd %d is not a listening Unix stream socket",
+				fd);
 		r = vl_server_listen_fd(ktapd.server, fd);
 		if (r < 0)
-			return log_error_errno(r, "Failed to listen on passed fd %d: %s",
-					       fd, uv_strerror(r));
+			return log_error_errno(
+				r, "Failed to listen on passed fd %d: %s", fd,
+				uv_strerror(r));
 	}
 	if (n > 0) {
 		log_info("Listening on %d socket(s) from systemd", n);
@@ -307,13 +314,17 @@ static int listen_sockets(void)
 		if (!dir)
 			return log_error_errno(ENOMEM, "Out of memory");
 		if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
-			return log_error_errno(errno, "Failed to create %s: %m", dir);
+			return log_error_errno(errno, "Failed to create %s: %m",
+					       dir);
 	}
 	r = vl_server_listen_path(ktapd.server, arg.socket_path, 0666);
+	if (r == -EADDRINUSE)
+		return log_error_errno(r, "Failed to listen on %s: another "
+				       "daemon is listening there",
+				       arg.socket_path);
 	if (r < 0)
 		return log_error_errno(r, "Failed to listen on %s: %s",
-				       arg.socket_path, r == -EADDRINUSE ?
-				       "another daemon is listening there" : uv_strerror(r));
+				       arg.socket_path, uv_strerror(r));
 	log_info("Listening on %s", arg.socket_path);
 	return 0;
 }
@@ -384,7 +395,8 @@ static int run(void)
 	uv_timer_init(ktapd.loop, &ktapd.grace_timer);
 	r = notify_setup();
 	if (r < 0)
-		return log_error_errno(r, "Failed to start the watchdog timer: %s",
+		return log_error_errno(r,
+				       "Failed to start the watchdog timer: %s",
 				       uv_strerror(r));
 
 	sd_notify(0, "READY=1");

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Intrusive doubly linked lists, as in the kernel: the node lives in the item. */
+/* Intrusive doubly linked lists, as in the kernel: nodes live in the items. */
 #ifndef KTAPD_LIST_H
 #define KTAPD_LIST_H
 

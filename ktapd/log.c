@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* ktapd's log: stderr, with journal level prefixes when stderr is the journal. */
+/* ktapd's log: stderr, with level prefixes when stderr is the journal. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Small helpers shared by ktapd's modules: cleanup attributes, ownership moves. */
+/* Helpers shared by ktapd's modules: cleanup attributes, ownership moves. */
 #ifndef KTAPD_MACRO_H
 #define KTAPD_MACRO_H
 

@@ -55,7 +55,8 @@ static int error_quota(struct vl_call *call, const char *quota, uint64_t limit)
 	json_object *p = json_object_new_object();
 
 	json_object_object_add(p, "quota", json_object_new_string(quota));
-	json_object_object_add(p, "limit", json_object_new_int64((int64_t)limit));
+	json_object_object_add(p, "limit",
+			       json_object_new_int64((int64_t)limit));
 	return vl_error(call, "io.ktap.QuotaExceeded", p);
 }
 
@@ -85,7 +86,8 @@ static struct session *session_for_call(struct vl_call *call,
 		return NULL;
 	}
 	if (!peer_may_access(vl_call_peer(call), s->owner)) {
-		error_permission(call, "only the session's owner or root may use it");
+		error_permission(call,
+				 "only the session's owner or root may use it");
 		return NULL;
 	}
 	return s;
@@ -175,7 +177,8 @@ static int submit_chunk(struct vl_call *call, json_object *params, void **chunk,
 {
 	json_object *o = param(params, "chunk");
 	size_t n = (size_t)json_object_get_string_len(o);
-	const size_t scratch_size = KP_VERIFY_SCRATCH(KP_MAX_FUNCS, KP_MAX_PROBES);
+	const size_t scratch_size =
+		KP_VERIFY_SCRATCH(KP_MAX_FUNCS, KP_MAX_PROBES);
 	_cleanup_free_ void *buf = malloc(n / 4 * 3 + 1);
 	_cleanup_free_ void *scratch = malloc(scratch_size);
 	struct kp_verify_error err = { .func = -1, .pc = -1 };
@@ -189,7 +192,8 @@ static int submit_chunk(struct vl_call *call, json_object *params, void **chunk,
 		error_invalid_argument(call, "chunk", "not base64");
 		return -EINVAL;
 	}
-	if (kp_verify_chunk(buf, (kp_size_t)dlen, scratch, scratch_size, &err) == 0) {
+	if (kp_verify_chunk(buf, (kp_size_t)dlen, scratch, scratch_size,
+			    &err) == 0) {
 		*chunk = TAKE_PTR(buf);
 		*len = (size_t)dlen;
 		return 0;
@@ -210,13 +214,16 @@ static int submit_chunk(struct vl_call *call, json_object *params, void **chunk,
 static int submit_engine_error(struct vl_call *call, int r, const char *msg)
 {
 	if (r == -ENOENT) {
-		const char *a = strchr(msg, '\''), *b = a ? strchr(a + 1, '\'') : NULL;
-		_cleanup_free_ char *event = a && b ? strndup(a + 1, b - a - 1) :
-						       strdup("");
+		const char *a = strchr(msg, '\'');
+		const char *b = a ? strchr(a + 1, '\'') : NULL;
+		json_object *event = a && b ?
+			json_object_new_string_len(a + 1, (int)(b - a - 1)) :
+			json_object_new_string("");
 		json_object *p = json_object_new_object();
 
-		json_object_object_add(p, "event", json_object_new_string(event ? event : ""));
-		json_object_object_add(p, "reason", json_object_new_string(msg));
+		json_object_object_add(p, "event", event);
+		json_object_object_add(p, "reason",
+				       json_object_new_string(msg));
 		return vl_error(call, "io.ktap.EventNotFound", p);
 	}
 	if (r == -ESRCH)
@@ -242,11 +249,13 @@ static int method_submit(struct vl_call *call, json_object *params,
 	int r;
 
 	if (!peer_may_submit(peer))
-		return error_permission(call, "only root and members of group '" KTAP_GROUP "' may submit");
+		return error_permission(call, "only root and members of group '"
+					      KTAP_GROUP "' may submit");
 	if (d->stopping)
 		return error_shutting_down(call);
 	if (name && !name_valid(json_object_get_string(name)))
-		return error_invalid_argument(call, "name",
+		return error_invalid_argument(
+			call, "name",
 			"1 to 64 characters from [A-Za-z0-9_.:@-], not all digits");
 	r = submit_options(call, param(params, "options"), &p);
 	if (r < 0)
@@ -263,7 +272,8 @@ static int method_submit(struct vl_call *call, json_object *params,
 		if (!argv)
 			return -ENOMEM;
 		for (i = 0; i < (size_t)p.argc; i++)
-			argv[i] = json_object_get_string(json_object_array_get_idx(args, i));
+			argv[i] = json_object_get_string(
+				json_object_array_get_idx(args, i));
 		p.argv = argv;
 	} else {
 		p.argc = 1;
@@ -351,13 +361,13 @@ static int method_dump(struct vl_call *call, json_object *params,
 		return 0;
 	r = s->engine->dump_json(s->es, &json, &len);
 	if (r < 0)
-		return log_error_errno(r, "Session %" PRIu64 ": dump failed: %m",
-				       s->id);
+		return log_error_errno(r, "Session %" PRIu64
+				       ": dump failed: %m", s->id);
 	globals = json_tokener_parse(json);
 	if (!json_object_is_type(globals, json_type_object)) {
 		json_object_put(globals);
-		return log_error_errno(EBADMSG,
-				       "Session %" PRIu64 ": the engine's dump is not a JSON object",
+		return log_error_errno(EBADMSG, "Session %" PRIu64
+				       ": the engine's dump is not an object",
 				       s->id);
 	}
 	return vl_reply(call, wire_wrap("globals", globals));
@@ -370,7 +380,7 @@ static int method_stop(struct vl_call *call, json_object *params,
 {
 	struct session *s = session_for_call(call, params);
 	const struct backlog *b;
-	json_object *p, *records;
+	json_object *p, *records, *missed;
 	int64_t cursor;
 	uint64_t seq, offset;
 	bool stopping_now, known;
@@ -397,10 +407,8 @@ static int method_stop(struct vl_call *call, json_object *params,
 	seq = (uint64_t)cursor;
 	if (seq < b->first_seq) {
 		known = backlog_offset(b, seq, &offset);
-		json_object_object_add(p, "missed",
-				       wire_missed(b->first_seq - seq, known,
-						   backlog_get(b, b->first_seq)->offset -
-							   offset));
+		missed = wire_missed(b, seq, known ? &offset : NULL);
+		json_object_object_add(p, "missed", missed);
 		seq = b->first_seq;
 	}
 	for (; seq < b->next_seq; seq++)
@@ -448,13 +456,13 @@ static json_object *daemon_json(const struct daemon_state *d)
 		mem_used += st.mem_used;
 		running += s->state == SESSION_RUNNING;
 	}
-#define ADD_INT(k, v) json_object_object_add(o, k, json_object_new_int64((int64_t)(v)))
-	json_object_object_add(o, "version", json_object_new_string(KTAP_VERSION));
-	json_object_object_add(o, "engine", json_object_new_string(engine->name));
-	json_object_object_add(o, "engine_reason",
-			       json_object_new_string(d->engine_reason));
-	json_object_object_add(o, "state", json_object_new_string(
-						   d->stopping ? "stopping" : "running"));
+#define ADD_INT(k, v)                                                          \
+	json_object_object_add(o, k, json_object_new_int64((int64_t)(v)))
+#define ADD_STR(k, v) json_object_object_add(o, k, json_object_new_string(v))
+	ADD_STR("version", KTAP_VERSION);
+	ADD_STR("engine", engine->name);
+	ADD_STR("engine_reason", d->engine_reason);
+	ADD_STR("state", d->stopping ? "stopping" : "running");
 	ADD_INT("started_usec", d->started_usec);
 	ADD_INT("sessions", sessions_count());
 	ADD_INT("sessions_running", running);
@@ -466,6 +474,7 @@ static json_object *daemon_json(const struct daemon_state *d)
 	ADD_INT("mem_limit", sessions_limits()->mem_limit);
 	ADD_INT("cpu_nsec", process_cpu_nsec());
 #undef ADD_INT
+#undef ADD_STR
 	return o;
 }
 

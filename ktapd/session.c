@@ -74,7 +74,7 @@ static void session_wake_readers(struct session *s)
 
 /* ---- engine callbacks ---- */
 
-/* Keep a record within SESSION_RECORD_MAX without splitting a UTF-8 character. */
+/* Cut records at SESSION_RECORD_MAX, not inside a UTF-8 character. */
 static size_t record_cut(const char *buf, size_t len)
 {
 	size_t cut = SESSION_RECORD_MAX, back;
@@ -95,7 +95,8 @@ static void session_output(void *owner, const char *buf, size_t len)
 		size_t n = record_cut(buf, len);
 
 		if (backlog_append(&s->backlog, buf, n) < 0) {
-			log_error("Session %" PRIu64 ": out of memory, %zu bytes of output lost",
+			log_error("Session %" PRIu64
+				  ": out of memory, %zu bytes of output lost",
 				  s->id, len);
 			return;
 		}

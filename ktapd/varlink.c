@@ -295,12 +295,17 @@ int vl_error_invalid_parameter(struct vl_call *call, const char *parameter)
 	return vl_error(call, "org.varlink.service.InvalidParameter", p);
 }
 
+static void add_string(json_object *o, const char *key, const char *value)
+{
+	json_object_object_add(o, key, json_object_new_string(value));
+}
+
 static int error_with_string(struct vl_call *call, const char *error,
 			     const char *key, const char *value)
 {
 	json_object *p = json_object_new_object();
 
-	json_object_object_add(p, key, json_object_new_string(value));
+	add_string(p, key, value);
 	return vl_error(call, error, p);
 }
 
@@ -349,13 +354,12 @@ static int service_get_info(struct vl_call *call, json_object *params,
 	json_object_array_add(ifaces,
 			      json_object_new_string(service_interface.name));
 	for (i = cfg->interfaces; *i; i++)
-		json_object_array_add(ifaces, json_object_new_string((*i)->name));
-	json_object_object_add(p, "vendor", json_object_new_string(cfg->vendor));
-	json_object_object_add(p, "product",
-			       json_object_new_string(cfg->product));
-	json_object_object_add(p, "version",
-			       json_object_new_string(cfg->version));
-	json_object_object_add(p, "url", json_object_new_string(cfg->url));
+		json_object_array_add(ifaces,
+				      json_object_new_string((*i)->name));
+	add_string(p, "vendor", cfg->vendor);
+	add_string(p, "product", cfg->product);
+	add_string(p, "version", cfg->version);
+	add_string(p, "url", cfg->url);
 	json_object_object_add(p, "interfaces", ifaces);
 	return vl_reply(call, p);
 }
@@ -384,12 +388,11 @@ static int service_get_description(struct vl_call *call, json_object *params,
 
 	iface = server_interface(call->conn->server, name, strlen(name));
 	if (!iface)
-		return error_with_string(call,
-					 "org.varlink.service.InterfaceNotFound",
-					 "interface", name);
+		return error_with_string(
+			call, "org.varlink.service.InterfaceNotFound",
+			"interface", name);
 	p = json_object_new_object();
-	json_object_object_add(p, "description",
-			       json_object_new_string(iface->description));
+	add_string(p, "description", iface->description);
 	return vl_reply(call, p);
 }
 
@@ -465,21 +468,23 @@ static int call_parse(struct vl_call *call, json_object *msg,
 		bool flag = !strcmp(key, "more") || !strcmp(key, "oneway") ||
 			    !strcmp(key, "upgrade");
 
+		json_type type = json_object_get_type(val);
+
 		if (!strcmp(key, "method")) {
-			if (!json_object_is_type(val, json_type_string)) {
+			if (type != json_type_string) {
 				snprintf(why, whylen, "'method' is not a string");
 				return -EBADMSG;
 			}
 			method = val;
 		} else if (!strcmp(key, "parameters")) {
-			if (val && !json_object_is_type(val, json_type_object)) {
+			if (val && type != json_type_object) {
 				snprintf(why, whylen,
 					 "'parameters' is not an object");
 				return -EBADMSG;
 			}
 			*params = val;
 		} else if (flag) {
-			if (val && !json_object_is_type(val, json_type_boolean)) {
+			if (val && type != json_type_boolean) {
 				snprintf(why, whylen, "'%s' is not a boolean",
 					 key);
 				return -EBADMSG;
@@ -494,8 +499,8 @@ static int call_parse(struct vl_call *call, json_object *msg,
 				return -EBADMSG;
 			}
 		} else {
-			snprintf(why, whylen, "unknown member '%.64s' in the call",
-				 key);
+			snprintf(why, whylen,
+				 "unknown member '%.64s' in the call", key);
 			return -EBADMSG;
 		}
 	}
@@ -603,7 +608,8 @@ static void conn_dispatch(struct vl_conn *c, const char *data, size_t len)
 	r = call_run(call, msg);
 	json_object_put(msg);
 	if (r < 0 && call->active && !c->closing) {
-		log_error_errno(r, "Method %s failed, closing the connection: %m",
+		log_error_errno(r,
+				"Method %s failed, closing the connection: %m",
 				call->method ? call->method : "?");
 		conn_close(c);
 		return;
@@ -620,8 +626,8 @@ static void conn_too_large(struct vl_conn *c)
 	json_object_object_add(p, "limit",
 			       json_object_new_int64(VL_MESSAGE_MAX));
 	vl_error(&c->call, c->server->cfg.error_too_large, p);
-	log_debug("Message from pid %d over %u bytes, closing", (int)c->peer.pid,
-		  VL_MESSAGE_MAX);
+	log_debug("Message from pid %d over %u bytes, closing",
+		  (int)c->peer.pid, VL_MESSAGE_MAX);
 	conn_close_after_writes(c);
 }
 
@@ -704,7 +710,8 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 			cap *= 2;
 		in = realloc(c->in, cap);
 		if (!in) {
-			*buf = uv_buf_init(NULL, 0); /* read_cb gets UV_ENOBUFS */
+			/* read_cb gets UV_ENOBUFS and closes. */
+			*buf = uv_buf_init(NULL, 0);
 			return;
 		}
 		c->in = in;
@@ -806,7 +813,7 @@ static int peer_read(int fd, struct vl_peer *peer)
 			return -ENOMEM;
 		}
 		groups = g;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
+		if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
 			break;
 		if (errno == ENOPROTOOPT) {
 			/* Before Linux 4.13: the primary group only. */
@@ -851,7 +858,8 @@ static void connection_cb(uv_stream_t *server_stream, int status)
 
 	r = uv_accept(server_stream, (uv_stream_t *)&c->pipe);
 	if (r < 0) {
-		log_warning("Failed to accept a connection: %s", uv_strerror(r));
+		log_warning("Failed to accept a connection: %s",
+			    uv_strerror(r));
 		conn_close(c);
 		return;
 	}
@@ -865,7 +873,8 @@ static void connection_cb(uv_stream_t *server_stream, int status)
 	if (r == 0)
 		r = peer_read(fd, &c->peer);
 	if (r < 0) {
-		log_warning_errno(r, "Failed to read the peer's credentials: %m");
+		log_warning_errno(r,
+				  "Failed to read the peer's credentials: %m");
 		conn_close(c);
 		return;
 	}
@@ -931,9 +940,9 @@ int vl_server_listen_fd(struct vl_server *s, int fd)
 	if (r < 0)
 		return r;
 	r = uv_pipe_open(&l->pipe, fd);
-	if (r == 0)
-		r = uv_listen((uv_stream_t *)&l->pipe, SOMAXCONN, connection_cb);
-	return r;
+	if (r < 0)
+		return r;
+	return uv_listen((uv_stream_t *)&l->pipe, SOMAXCONN, connection_cb);
 }
 
 /* Whether a daemon answers on path; a refused connect means a stale file. */

@@ -95,8 +95,9 @@ static bool utf8_valid(const unsigned char *p, size_t n)
 				return false;
 			cp = cp << 6 | (p[i + k] & 0x3f);
 		}
-		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		if (len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+			return false;
+		if (len == 4 && (cp < 0x10000 || cp > 0x10ffff))
 			return false;
 		i += len;
 	}
@@ -124,13 +125,15 @@ json_object *wire_record(uint64_t seq, const struct backlog_record *r)
 	return o;
 }
 
-json_object *wire_missed(uint64_t records, bool bytes_known, uint64_t bytes)
+json_object *wire_missed(const struct backlog *b, uint64_t cursor,
+			 const uint64_t *offset)
 {
 	json_object *o = json_object_new_object();
 
-	add_int(o, "records", (int64_t)records);
-	if (bytes_known)
-		add_int(o, "bytes", (int64_t)bytes);
+	add_int(o, "records", (int64_t)(b->first_seq - cursor));
+	if (offset)
+		add_int(o, "bytes", (int64_t)(backlog_get(b, b->first_seq)->offset -
+					      *offset));
 	return o;
 }
 

@@ -16,7 +16,7 @@ static inline size_t kp_base64_encoded_len(size_t n)
 	return (n + 2) / 3 * 4;
 }
 
-/* Encode n bytes to out (kp_base64_encoded_len(n) + 1 bytes, NUL-terminated). */
+/* Encode n bytes to out: kp_base64_encoded_len(n) + 1 bytes with the NUL. */
 static inline size_t kp_base64_encode(const void *in, size_t n, char *out)
 {
 	static const char tab[] =
@@ -25,7 +25,8 @@ static inline size_t kp_base64_encode(const void *in, size_t n, char *out)
 	size_t i, o = 0;
 
 	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 |
+			     p[i + 2];
 
 		out[o++] = tab[v >> 18];
 		out[o++] = tab[(v >> 12) & 63];
@@ -74,8 +75,10 @@ static inline long kp_base64_decode(const char *in, size_t n, void *out)
 	if (n % 4)
 		return -1;
 	for (i = 0; i < n; i += 4) {
-		int a = kp_base64_value(in[i]), b = kp_base64_value(in[i + 1]);
-		int c = kp_base64_value(in[i + 2]), d = kp_base64_value(in[i + 3]);
+		int a = kp_base64_value(in[i]);
+		int b = kp_base64_value(in[i + 1]);
+		int c = kp_base64_value(in[i + 2]);
+		int d = kp_base64_value(in[i + 3]);
 		int last = i + 4 == n;
 
 		if (a < 0 || b < 0)
