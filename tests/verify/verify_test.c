@@ -824,6 +824,57 @@ static void test_valid(void)
 }
 
 /*
+ * The largest tables the limits allow: KP_MAX_GLOBALS names,
+ * KP_MAX_FUNCS functions and KP_MAX_PROBES probes must verify within
+ * the scratch ktapd hands out, KP_VERIFY_SCRATCH(KP_MAX_FUNCS,
+ * KP_MAX_PROBES) (the duplicate-name table of the globals included).
+ */
+static void test_limits(void)
+{
+	struct wbuf w = { 0 };
+	struct tfunc f = { .framesize = 1, .name = "f", .ncode = 1,
+			   .code = { ABC(RETURN, 0, 1, 0) } };
+	struct kp_verify_error err;
+	char name[16];
+	unsigned i;
+	int ret;
+
+	w_raw(&w, KP_CHUNK_MAGIC, 4);
+	w_int(&w, KP_CHUNK_VERSION, 2);
+	w_int(&w, 0, 2);
+	w_int(&w, 0, 4);
+	w_str(&w, "limits.kp", 0);
+	w_int(&w, KP_MAX_GLOBALS, 4);
+	w_str(&w, "arg", 0);
+	for (i = 1; i < KP_MAX_GLOBALS; i++) {
+		snprintf(name, sizeof(name), "g%u", i);
+		w_str(&w, name, 0);
+	}
+	w_int(&w, KP_MAX_FUNCS, 4);
+	for (i = 0; i < KP_MAX_FUNCS; i++) {
+		f.parent = i ? 0 : KP_NO_FUNC;
+		w_func(&w, &f);
+	}
+	w_int(&w, KP_MAX_PROBES, 4);
+	for (i = 0; i < KP_MAX_PROBES; i++) {
+		w_int(&w, KP_PROBE_TRACE, 1);
+		w_int(&w, 0, 1);
+		w_int(&w, 1 + i, 2);
+		w_int(&w, KP_NO_FUNC, 2);
+		w_int(&w, i, 2);
+		w_int(&w, 0, 8);
+		w_str(&w, "sched:*", 0);
+	}
+	for (i = 0; i < 4; i++)
+		w.p[8 + i] = (uint8_t)(w.len >> (8 * i));
+	ret = verify_buf(w.p, w.len, &err);
+	if (ret)
+		printf("limits: %s\n", err.reason);
+	check("every table at its limit", !ret);
+	free(w.p);
+}
+
+/*
  * Every prefix of a valid chunk is refused: as it is (the size field
  * disagrees), and with the size field patched so the walk runs into the
  * missing bytes. Then every single-bit flip must verify or be refused
@@ -899,6 +950,7 @@ int main(int argc, char **argv)
 	test_tree();
 	test_globals_probes();
 	test_valid();
+	test_limits();
 	test_damage();
 	printf("%d cases, %d failures\n", cases, failures);
 	return failures != 0;
