@@ -35,6 +35,8 @@ int kp_buf_reserve(struct kp_vm *vm, struct kp_buf *b, kp_size_t n)
 
 int kp_buf_add(struct kp_vm *vm, struct kp_buf *b, const char *s, kp_size_t n)
 {
+	if (!n)
+		return 0;
 	if (kp_buf_reserve(vm, b, n))
 		return KP_ERROR;
 	kp_memcpy(b->p + b->len, s, n);
