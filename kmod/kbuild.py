@@ -67,11 +67,23 @@ def newest_kdir():
     return trees[-1] if trees else ""
 
 
+def kernel_release(kdir):
+    """The release the tree builds for, as vermagic and /boot name it."""
+    path = os.path.join(kdir, "include/generated/utsrelease.h")
+    with open(path) as f:
+        m = re.search(r'UTS_RELEASE\s+"([^"]+)"', f.read())
+    if not m:
+        sys.exit("kbuild.py: no UTS_RELEASE in " + path)
+    return m.group(1)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--find-kdir", action="store_true",
                     help="print the kernel build tree to use, and exit")
     ap.add_argument("--kdir", help="kernel build tree")
+    ap.add_argument("--print-release", action="store_true",
+                    help="print the kernel release of --kdir, and exit")
     ap.add_argument("--srcroot", help="project source root")
     ap.add_argument("--tree", help="mirror directory to build in")
     ap.add_argument("--clean", action="store_true",
@@ -84,6 +96,9 @@ def main():
     a = ap.parse_args()
     if a.find_kdir:
         print(newest_kdir())
+        return 0
+    if a.print_release and a.kdir:
+        print(kernel_release(a.kdir))
         return 0
     if not (a.kdir and a.srcroot and a.tree and a.output):
         ap.error("--kdir, --srcroot, --tree and --output are needed")

@@ -3,6 +3,8 @@
  * Kernel implementation of the VM core's platform (kmod/vm/platform.h).
  * Deliberately small: every VM source includes it, so each kernel header
  * pulled in here is namespace the portable core must not collide with.
+ * linux/compiler.h also brings __annotate_jump_table, which vm.c uses (when
+ * defined) to show objtool its dispatch table.
  */
 #ifndef KTAP_KMOD_HOST_PLATFORM_H
 #define KTAP_KMOD_HOST_PLATFORM_H

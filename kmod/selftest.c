@@ -55,7 +55,8 @@ static void selftest_write(void *host, const char *buf, kp_size_t len)
 
 static const struct kp_host_ops selftest_ops = { .write = selftest_write };
 
-static void selftest_printf(struct selftest_output *out, const char *fmt, ...)
+static __printf(2, 3) void selftest_printf(struct selftest_output *out,
+					   const char *fmt, ...)
 {
 	va_list ap;
 	int n;

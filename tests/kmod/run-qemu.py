@@ -56,7 +56,7 @@ BAD = [
     r"WARNING:", r"\bBUG[: ]", r"Oops", r"Call Trace", r"general protection",
     r"Kernel panic", r"kernel BUG", r"lockdep", r"possible recursive locking",
     r"possible circular locking", r"KASAN", r"UBSAN", r"kmemleak",
-    r"soft lockup", r"hard LOCKUP", r"rcu: INFO", r"stack overflow",
+    r"soft lockup", r"hard LOCKUP", r"rcu: INFO", r"kernel stack overflow",
     r"\bsegfault at\b", r"hung_task", r"blocked for more than",
 ]
 
