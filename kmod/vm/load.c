@@ -13,27 +13,23 @@
 
 /*
  * A cursor over the chunk. sect/idx name the entry being read ("function"
- * 3) so that every error says where it happened.
+ * 3) so that every error says where it happened; func is the function
+ * index reported in err, -1 outside the functions.
  */
 struct kp_reader {
 	const kp_u8 *buf;
 	kp_u64 pos, len;
 	const char *sect;
-	int idx;
+	int idx, func;
 	struct kp_verify_error *err;
 };
-
-static int rd_func(const struct kp_reader *r)
-{
-	return r->sect && r->sect[0] == 'f' ? r->idx : -1;
-}
 
 static int rd_truncated(const struct kp_reader *r, const char *what)
 {
 	if (!r->sect)
 		return kp_verify_fail(r->err, -1, -1, "truncated chunk: %s",
 				      what);
-	return kp_verify_fail(r->err, rd_func(r), -1,
+	return kp_verify_fail(r->err, r->func, -1,
 			      "truncated chunk: %s %d %s", r->sect, r->idx,
 			      what);
 }
@@ -105,7 +101,7 @@ static int rd_str(struct kp_reader *r, const char *what, const char **s,
 			return kp_verify_fail(r->err, -1, -1,
 					      "%s too long (%u > %u bytes)",
 					      what, *len, KP_MAX_STR);
-		return kp_verify_fail(r->err, rd_func(r), -1,
+		return kp_verify_fail(r->err, r->func, -1,
 				      "%s %d %s too long (%u > %u bytes)",
 				      r->sect, r->idx, what, *len, KP_MAX_STR);
 	}
@@ -125,7 +121,7 @@ static int rd_count(struct kp_reader *r, const char *what, kp_u32 max,
 	if (ret)
 		return ret;
 	if (*n > max)
-		return kp_verify_fail(r->err, rd_func(r), -1,
+		return kp_verify_fail(r->err, r->func, -1,
 				      "too many %s (%u > %u)", what, *n, max);
 	return 0;
 }
@@ -245,7 +241,7 @@ static int rd_globals(struct kp_reader *r, struct kp_chunk_view *v,
 			if (kp_chunk_u32(o) == len && !kp_memcmp(o + 4, s, len))
 				return kp_verify_fail(r->err, -1, -1,
 						      "global slot %u repeats the name '%.*s'",
-						      i, (int)len, s);
+						      i, (int)(len > 32 ? 32 : len), s);
 		}
 	}
 	r->sect = NULL;
@@ -347,12 +343,13 @@ static int rd_functions(struct kp_reader *r, struct kp_chunk_view *v,
 		return -KP_ENOMEM;
 	r->sect = "function";
 	for (i = 0; i < v->nfuncs; i++) {
-		r->idx = (int)i;
+		r->idx = r->func = (int)i;
 		ret = rd_function(r, &v->funcs[i]);
 		if (ret)
 			return ret;
 	}
 	r->sect = NULL;
+	r->func = -1;
 	return 0;
 }
 
@@ -406,7 +403,8 @@ int kp_chunk_parse(const void *chunk, kp_size_t len,
 		   void *(*alloc)(void *ctx, kp_size_t size), void *ctx,
 		   struct kp_verify_error *err)
 {
-	struct kp_reader r = { .buf = chunk, .len = len, .err = err };
+	struct kp_reader r = { .buf = chunk, .len = len, .func = -1,
+			       .err = err };
 	int ret;
 
 	kp_memset(view, 0, sizeof(*view));
