@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +29,8 @@
 #define RUN_EXIT_VERIFY 4
 
 struct run_opts {
-	size_t arena_size;
-	uint32_t budget;
-	uint32_t depth;
-	unsigned long events;
+	/* Numbers, bounded by run_numeric_opts[]. */
+	unsigned long long arena_size, budget, depth, events;
 	int stats;
 	const char *text; /* -e TEXT, or NULL: read the script file */
 	int argc; /* script path (or "-e") and its arguments */
@@ -71,9 +70,43 @@ static int parse_size(const char *s, unsigned long long max,
 	return 0;
 }
 
+/* The options that take a number: K, M and G suffixes are accepted. */
+static const struct {
+	const char *name;
+	unsigned long long max;
+	size_t offset;
+} run_numeric_opts[] = {
+	{ "--arena", SIZE_MAX, offsetof(struct run_opts, arena_size) },
+	{ "--budget", UINT32_MAX, offsetof(struct run_opts, budget) },
+	{ "--depth", UINT32_MAX, offsetof(struct run_opts, depth) },
+	{ "--events", ULONG_MAX, offsetof(struct run_opts, events) },
+};
+
+static int parse_numeric_opt(struct run_opts *o, const char *opt,
+			     const char *val)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(run_numeric_opts) / sizeof(run_numeric_opts[0]);
+	     i++) {
+		if (strcmp(opt, run_numeric_opts[i].name))
+			continue;
+		if (parse_size(val, run_numeric_opts[i].max,
+			       (unsigned long long *)((char *)o +
+						      run_numeric_opts[i].offset)) <
+		    0) {
+			fprintf(stderr, "ktaprun: bad value '%s' for %s\n", val,
+				opt);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	fprintf(stderr, "ktaprun: unknown option %s\n", opt);
+	return -EINVAL;
+}
+
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
-	unsigned long long v;
 	int i;
 
 	*o = (struct run_opts){ .arena_size = RUN_DEFAULT_ARENA };
@@ -101,26 +134,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			argv[i] = argv[i - 1];
 			break;
 		}
-		if (parse_size(val, !strcmp(opt, "--arena") ? SIZE_MAX :
-					 !strcmp(opt, "--events") ? ULONG_MAX :
-								    UINT32_MAX,
-			       &v) < 0) {
-			fprintf(stderr, "ktaprun: bad value '%s' for %s\n", val,
-				opt);
+		if (parse_numeric_opt(o, opt, val) < 0)
 			return -EINVAL;
-		}
-		if (!strcmp(opt, "--arena"))
-			o->arena_size = v;
-		else if (!strcmp(opt, "--budget"))
-			o->budget = v;
-		else if (!strcmp(opt, "--depth"))
-			o->depth = v;
-		else if (!strcmp(opt, "--events"))
-			o->events = v;
-		else {
-			fprintf(stderr, "ktaprun: unknown option %s\n", opt);
-			return -EINVAL;
-		}
 		i++;
 	}
 	if (i >= argc) {
@@ -230,6 +245,12 @@ static int fire_events(struct kp_vm *vm, unsigned long n)
 	return KP_OK;
 }
 
+/* The session's arena cannot hold what the script needs. */
+static void out_of_memory(const struct run_opts *o)
+{
+	printf("error: out of memory (arena of %llu bytes)\n", o->arena_size);
+}
+
 static void runtime_error(const struct kp_vm *vm)
 {
 	printf("error: %s\n", kp_vm_error(vm));
@@ -263,8 +284,7 @@ static int run_session(struct kp_vm *vm, const struct run_opts *o)
 	int r;
 
 	if (kp_vm_set_args(vm, o->argc, o->argv) < 0) {
-		printf("error: out of memory (arena of %zu bytes)\n",
-		       o->arena_size);
+		out_of_memory(o);
 		return RUN_EXIT_RUNTIME;
 	}
 	r = kp_vm_run_main(vm);
@@ -293,14 +313,13 @@ static int run_chunk(const void *chunk, size_t len, const struct run_opts *o)
 
 	cfg.arena = malloc(o->arena_size ? o->arena_size : 1);
 	if (!cfg.arena) {
-		fprintf(stderr, "ktaprun: cannot allocate an arena of %zu bytes\n",
+		fprintf(stderr, "ktaprun: cannot allocate an arena of %llu bytes\n",
 			o->arena_size);
 		return RUN_EXIT_USAGE;
 	}
 	r = kp_vm_create(&vm, &cfg);
 	if (r < 0) {
-		printf("error: out of memory (arena of %zu bytes)\n",
-		       o->arena_size);
+		out_of_memory(o);
 		free(cfg.arena);
 		return RUN_EXIT_RUNTIME;
 	}
@@ -309,8 +328,7 @@ static int run_chunk(const void *chunk, size_t len, const struct run_opts *o)
 		verify_error(&err);
 		status = RUN_EXIT_VERIFY;
 	} else if (r < 0) {
-		printf("error: out of memory (arena of %zu bytes)\n",
-		       o->arena_size);
+		out_of_memory(o);
 		status = RUN_EXIT_RUNTIME;
 	} else {
 		status = run_session(vm, o);
