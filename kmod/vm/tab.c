@@ -16,7 +16,16 @@
 
 #define KP_TAB_MIN_ARRAY 4
 #define KP_TAB_MIN_NODES 4
-#define KP_TAB_MAX_NODES (1u << 28)
+#define KP_TAB_MAX_NODES (1u << 25)
+
+/*
+ * An index slot holds a node position + 1 in its low bits (0: empty) and
+ * the top bits of the key's hash above, so that probing past other keys
+ * seldom touches their nodes (a cache miss each in a big table).
+ */
+#define IDX_POS_BITS 27
+#define IDX_POS_MASK ((1u << IDX_POS_BITS) - 1)
+#define IDX_TAG(h) ((h) & ~IDX_POS_MASK)
 
 const struct kp_value kp_nilvalue = { .tt = KP_TNIL };
 
@@ -57,7 +66,9 @@ static struct kp_node *node_find(const struct kp_tab *t,
 	if (!t->ncap)
 		return NULL;
 	for (i = h & mask; (e = t->index[i]); i = (i + 1) & mask) {
-		n = &t->node[e - 1];
+		if ((e ^ h) & ~IDX_POS_MASK)
+			continue;
+		n = &t->node[(e & IDX_POS_MASK) - 1];
 		if (n->key.aux == h && kp_value_eq(&n->key, key))
 			return n;
 	}
@@ -69,7 +80,8 @@ static kp_u32 *index_slot_of(const struct kp_tab *t, kp_u32 h, kp_u32 pos)
 {
 	kp_u32 mask = 2 * t->ncap - 1, i;
 
-	for (i = h & mask; t->index[i] != pos + 1; i = (i + 1) & mask)
+	for (i = h & mask; (t->index[i] & IDX_POS_MASK) != pos + 1;
+	     i = (i + 1) & mask)
 		;
 	return &t->index[i];
 }
@@ -80,7 +92,7 @@ static void index_add(struct kp_tab *t, kp_u32 h, kp_u32 pos)
 
 	for (i = h & mask; t->index[i]; i = (i + 1) & mask)
 		;
-	t->index[i] = pos + 1;
+	t->index[i] = (pos + 1) | IDX_TAG(h);
 }
 
 /* node[] and index[] share one block: ncap nodes, then 2 * ncap slots. */
@@ -103,6 +115,11 @@ struct kp_tab *kp_tab_new(struct kp_vm *vm, kp_u32 narr, kp_u32 nrec)
 	struct kp_tab *t;
 	kp_u32 ncap = 0;
 
+	/* Sizes are hints: beyond the limits, growth reports the overflow. */
+	if (narr > KP_TAB_MAX_NODES)
+		narr = KP_TAB_MAX_NODES;
+	if (nrec > KP_TAB_MAX_NODES)
+		nrec = KP_TAB_MAX_NODES;
 	/* Parts first: they are plain memory, safe across a collection. */
 	if (narr) {
 		arr = kp_mem_alloc(vm, (kp_size_t)narr * sizeof(*arr));
@@ -236,7 +253,8 @@ static int node_insert(struct kp_vm *vm, struct kp_tab *t,
 	n->key.aux = h;
 	n->val = *val;
 	if (old) {
-		*index_slot_of(t, h, (kp_u32)(old - t->node)) = t->nused + 1;
+		*index_slot_of(t, h, (kp_u32)(old - t->node)) =
+			(t->nused + 1) | IDX_TAG(h);
 		old->key.tt = KP_TDEADKEY;
 	} else {
 		index_add(t, h, t->nused);

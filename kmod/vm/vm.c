@@ -133,7 +133,7 @@ static int frame_room(struct kp_vm *vm, kp_u32 base, struct kp_closure *cl)
 }
 
 /* Registers beyond the arguments start as nil. */
-static void frame_enter(struct kp_vm *vm, struct kp_frame *f,
+static inline void frame_enter(struct kp_vm *vm, struct kp_frame *f,
 			struct kp_closure *cl, kp_u32 base, int nargs)
 {
 	struct kp_proto *p = cl->p;
@@ -147,18 +147,28 @@ static void frame_enter(struct kp_vm *vm, struct kp_frame *f,
 	f->pc = p->code;
 }
 
-/* Call the closure at stack index fi with nargs arguments after it. */
-static int push_frame(struct kp_vm *vm, kp_u32 fi, int nargs, int nresults,
-		      int flags)
+/* The rare part of a call: depth limit, more frames, a bigger stack. */
+static int call_grow(struct kp_vm *vm, kp_u32 fi, struct kp_closure *cl)
 {
-	struct kp_closure *cl = vm->stack[fi].u.cl;
-	struct kp_frame *f;
-
 	if (vm->depth >= vm->max_depth)
 		return kp_rt_error(vm, "stack overflow");
 	if (vm->depth == vm->nframes && grow_frames(vm))
 		return KP_ERROR;
-	if (frame_room(vm, fi + 1, cl))
+	return frame_room(vm, fi + 1, cl);
+}
+
+/* Call the closure at stack index fi with nargs arguments after it. */
+static inline __attribute__((always_inline)) int
+push_frame(struct kp_vm *vm, kp_u32 fi, int nargs, int nresults, int flags)
+{
+	struct kp_closure *cl = vm->stack[fi].u.cl;
+	struct kp_frame *f;
+
+	/* nframes never exceeds max_depth: one test covers both. */
+	if (kp_unlikely(vm->depth >= vm->nframes ||
+			fi + 1 + cl->p->framesize + KP_EXTRA_STACK >
+				vm->stacksize) &&
+	    call_grow(vm, fi, cl))
 		return KP_ERROR;
 	f = &vm->frames[vm->depth++];
 	frame_enter(vm, f, cl, fi + 1, nargs);
