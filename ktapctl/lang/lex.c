@@ -4,6 +4,7 @@
  * so that every message can quote what was written; string literals are
  * decoded into memory owned by the program.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
@@ -531,6 +532,7 @@ static void read_spec(struct kpc_lex *ls)
 
 const char *kpc_lex_events(struct kpc_lex *ls, size_t *len)
 {
+	assert(!ls->has_ahead); /* the text after `trace` is still unread */
 	ls->buflen = 0;
 	for (;;) {
 		const char *start;

@@ -10,6 +10,14 @@
  * built-in (print, table.new...), or a global declared further down; the
  * last kind is checked when the whole script has been read.
  *
+ * Probe blocks: `trace EVENTS [/FILTER/] { }` at the top level only. The
+ * event list is raw text (kpc_lex_events): specs separated by commas, each
+ * segment(:segment)*, where a segment that starts with '/' is a path and
+ * may contain '/'. A '/' after the list (or ending a non-path segment)
+ * opens the filter, which ends at the first '/' outside brackets: division
+ * inside a filter needs parentheses, `/(arg1 / 2) > 3/`. Handlers and
+ * filters compile to children of main; a filter returns its value.
+ *
  * Every compile error, as "FILE:LINE: MESSAGE near 'TOKEN'":
  *   lexer:
  *     unfinished string                  unfinished long string
@@ -34,6 +42,8 @@
  *     too many globals                   too many probes
  *     too many items in a table constructor
  *     control structure too long
+ *     too many lines                     (a function or probe past 65535)
+ * and, without a line, from chunk_write.c: "FILE: chunk too large (...)".
  */
 #include <assert.h>
 #include <string.h>
