@@ -119,11 +119,12 @@ int kp_rt_error(struct kp_vm *vm, const char *fmt, ...)
 /* "nil", "boolean", ... as messages name them. */
 const char *kp_typename(const struct kp_value *v);
 
-/* Flush buffered output to the host. */
+/*
+ * Output (print, printf, print_hist) collects in vm->out and goes to the
+ * host at the end of each run, or as soon as this much is pending.
+ */
+#define KP_OUT_FLUSH 4096
 void kp_vm_flush(struct kp_vm *vm);
-
-/* Buffered output; returns KP_ERROR when out of memory. */
-int kp_vm_write(struct kp_vm *vm, const char *s, kp_size_t len);
 
 /* Make room for n slots above index from; may move the stack. */
 int kp_vm_growstack(struct kp_vm *vm, kp_u32 from, kp_u32 n);

@@ -510,9 +510,13 @@ int kp_lib_call(struct kp_vm *vm, unsigned int id, const struct kp_value *args,
 		int nargs)
 {
 	const struct kp_bi_info *bi = &kp_bi_info[id];
+	int n;
 
 	if (nargs < bi->min || (bi->max >= 0 && nargs > bi->max))
 		return kp_rt_error(vm, "wrong number of arguments to '%s'",
 				   bi->name);
-	return kp_bi_fn[id](vm, args, nargs);
+	n = kp_bi_fn[id](vm, args, nargs);
+	if (vm->out.len >= KP_OUT_FLUSH)
+		kp_vm_flush(vm);
+	return n;
 }

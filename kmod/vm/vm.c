@@ -27,7 +27,6 @@
 #define KP_JUMP_TABLE
 #endif
 
-#define KP_OUT_FLUSH 4096 /* buffered output is written at this size */
 #define KP_MIN_FRAMES 8
 
 static const char *const kp_typenames[] = {
@@ -67,15 +66,9 @@ void kp_vm_flush(struct kp_vm *vm)
 	if (vm->out.len && vm->ops && vm->ops->write)
 		vm->ops->write(vm->host, vm->out.p, vm->out.len);
 	vm->out.len = 0;
-}
-
-int kp_vm_write(struct kp_vm *vm, const char *s, kp_size_t len)
-{
-	if (kp_buf_add(vm, &vm->out, s, len))
-		return KP_ERROR;
-	if (vm->out.len >= KP_OUT_FLUSH)
-		kp_vm_flush(vm);
-	return 0;
+	/* A burst of output leaves no big buffer behind in the arena. */
+	if (vm->out.cap > 4 * KP_OUT_FLUSH)
+		kp_buf_free(vm, &vm->out);
 }
 
 int kp_vm_growstack(struct kp_vm *vm, kp_u32 from, kp_u32 n)

@@ -34,13 +34,15 @@ struct kp_host_ops {
 	/*
 	 * Optional: user stack / kernel stack of the current event as text
 	 * (frames separated by '\n'), for stack() and ustack(); returns the
-	 * length written to buf, or -1 if not available.
+	 * length written to buf, or -1 if not available. depth and skip are
+	 * the script's arguments (defaults 16 and 0); size is 4096.
 	 */
 	long (*stack)(void *host, const struct kp_event *ev, int user,
 		      int depth, int skip, char *buf, kp_size_t size);
 	/*
 	 * Optional: fault-safe bounded string read at addr for user_string()
 	 * and kernel_string(); returns the length copied (no NUL), or -1.
+	 * size is 256. ev is NULL outside a handler.
 	 */
 	long (*read_string)(void *host, const struct kp_event *ev, int user,
 			    kp_u64 addr, char *buf, kp_size_t size);
@@ -86,9 +88,11 @@ struct kp_verify_error {
 int kp_vm_create(struct kp_vm **vmp, const struct kp_vm_config *cfg);
 
 /*
- * Parse and verify a chunk, then build its functions in the arena.
+ * Parse and verify a chunk, then build its functions in the arena (code,
+ * constants and names are copied: the chunk buffer may be freed after).
  * Returns 0, -EINVAL with *err filled when the chunk is malformed or fails
- * verification, -ENOMEM when it does not fit in the arena.
+ * verification (or a chunk is already loaded), -ENOMEM when it does not
+ * fit in the arena. After a failure nothing of the chunk can run.
  */
 int kp_vm_load(struct kp_vm *vm, const void *chunk, kp_size_t len,
 	       struct kp_verify_error *err);
@@ -102,9 +106,26 @@ int kp_vm_load(struct kp_vm *vm, const void *chunk, kp_size_t len,
 int kp_verify_chunk(const void *chunk, kp_size_t len, void *scratch,
 		    kp_size_t scratch_size, struct kp_verify_error *err);
 
-/* arg[0] = argv[0] (script path), arg[1..]: numeric text becomes a number. */
+/*
+ * arg[0] = argv[0] (script path), arg[1..]: numeric text (decimal or 0x)
+ * becomes a number. After kp_vm_load() (-EINVAL before); -ENOMEM when the
+ * arena is full. Without it, arg is an empty table.
+ */
 int kp_vm_set_args(struct kp_vm *vm, int argc, const char *const *argv);
 
+/*
+ * Each returns KP_OK, KP_EXITED or KP_ERROR and has written the run's
+ * output through ops->write before returning. exit() ends the running
+ * invocation at once. After an error or an exit, run_main and run_probe
+ * run nothing and return KP_ERROR / KP_EXITED again.
+ *
+ * run_probe: the filter (if any) first, then the handler if the filter's
+ * result is true; both share one instruction budget. The event pointer
+ * is used during the call only.
+ * run_end: every END probe in table order, even after exit() (also one
+ * called by an earlier END block); nothing after a runtime error.
+ * Returns KP_EXITED if one of them called exit().
+ */
 int kp_vm_run_main(struct kp_vm *vm);
 int kp_vm_run_probe(struct kp_vm *vm, unsigned int probe,
 		    const struct kp_event *ev);
@@ -140,7 +161,10 @@ void kp_vm_mem_stats(const struct kp_vm *vm, struct kp_mem_stats *st);
  * Dump the globals: one call of emit per global, in declaration order, with
  * its name and its value rendered as JSON (tables as objects keyed by the
  * key's text, nested tables nested, strings escaped, functions as
- * "function"). Used by `ktapctl dump --json`.
+ * "function"). Used by `ktapctl dump --json`. Tables nest 32 deep; deeper
+ * ones, and a table inside itself, appear as their print text
+ * ("table: 0x<offset in the arena>"). Bytes that are not UTF-8 are
+ * escaped as \u00XX. Returns 0, or -ENOMEM (the arena holds the text).
  */
 int kp_vm_dump_json(struct kp_vm *vm,
 		    void (*emit)(void *ctx, const char *name,
