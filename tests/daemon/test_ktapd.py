@@ -736,6 +736,35 @@ def test_systemd_notify(s, d):
     assert lines and all(l.startswith('<') for l in lines), lines
 
 
+def test_socket_file(s, d):
+    """The socket's directory is made, its mode is 0666, a live one is kept, a stale one replaced."""
+    tmp = tempfile.mkdtemp(dir=s.tmp)
+    path = os.path.join(tmp, 'sub', 'k.sock')
+    argv = [s.args.ktapd, '--socket', path]
+    first = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: os.path.exists(path), what='the socket')
+        assert os.stat(path).st_mode & 0o777 == 0o666, oct(os.stat(path).st_mode)
+        second = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        assert second.returncode == 1 and 'another daemon' in second.stderr, (second.returncode, second.stderr)
+        assert Conn(path).call('org.varlink.service.GetInfo')['product'] == 'ktapd'
+    finally:
+        first.kill()
+        first.wait()
+    assert os.path.exists(path), 'a killed ktapd leaves its socket file behind'
+    third = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+    try:
+        def answers():
+            try:
+                return Conn(path).call('org.varlink.service.GetInfo')
+            except (ConnectionRefusedError, FileNotFoundError):
+                return None
+        wait_for(answers, what='ktapd on the stale socket')
+    finally:
+        third.send_signal(signal.SIGTERM)
+        assert third.wait(15) == 0
+
+
 def test_socket_activation(s, d):
     if not shutil.which('systemd-socket-activate'):
         return 'SKIP systemd-socket-activate not installed'
@@ -777,6 +806,7 @@ TESTS = [
     test_permissions,
     test_sigterm_runs_trace_end,
     test_systemd_notify,
+    test_socket_file,
     test_socket_activation,
 ]
 
