@@ -10,7 +10,7 @@
 
 /* Exit statuses shared by the command-line tools (see doc/language.md). */
 #define KTAPCTL_EXIT_OK 0
-#define KTAPCTL_EXIT_COMPILE 1 /* compile error, or a file that cannot be read */
+#define KTAPCTL_EXIT_COMPILE 1 /* compile error, unreadable script */
 #define KTAPCTL_EXIT_USAGE 2
 
 /* A command: argv[0] is its name; returns the exit status. */

@@ -177,8 +177,9 @@ static void print_func(FILE *out, const struct kpc_prog *P, int fi)
 	fprintf(out, "function %d %s (line %d", fi, f->name, f->line);
 	if (f->parent >= 0)
 		fprintf(out, ", in function %d", f->parent);
-	fprintf(out, "): %d params, %d registers, %d upvalues, %d constants, %d instructions\n",
-		f->nparams, f->framesize, f->nup, f->nk, f->ncode);
+	fprintf(out, "): %d params, %d registers, %d upvalues, ", f->nparams,
+		f->framesize, f->nup);
+	fprintf(out, "%d constants, %d instructions\n", f->nk, f->ncode);
 	for (i = 0; i < f->nk; i++) {
 		fprintf(out, "  constant %d: ", i);
 		print_const(out, &f->k[i]);

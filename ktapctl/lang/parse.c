@@ -34,7 +34,8 @@
  *     cannot assign to 'NAME'            (event words and built-ins)
  *     chunk has too many syntax levels
  *   names (reported after the whole script, at the first use):
- *     undeclared variable 'NAME'         assignment to undeclared variable 'NAME'
+ *     undeclared variable 'NAME'
+ *     assignment to undeclared variable 'NAME'
  *   limits (proto/chunk.h):
  *     too many registers                 too many upvalues
  *     too many constants                 too many instructions
