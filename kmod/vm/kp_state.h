@@ -78,7 +78,8 @@ struct kp_vm {
 	/* Interned strings: chains through kp_str.next. */
 	struct kp_str **strtab;
 	kp_u32 strsize, strcount;
-	kp_u32 seed;
+	kp_u32 seed; /* string hashes */
+	kp_u64 nseed; /* where number keys start in table indexes */
 
 	/* The loaded chunk. */
 	int loaded;

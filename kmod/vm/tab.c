@@ -56,8 +56,41 @@ static kp_u32 pow2_at_least(kp_u32 n, kp_u32 min)
 	return p;
 }
 
+/*
+ * The largest prime below 2^k. A number key's probe starts at the number
+ * modulo the prime below the index size, as Lua's integer hashing does:
+ * runs of nearby numbers land in nearby slots (the cache likes that) and
+ * strides such as page addresses still spread. Other keys start at
+ * hash & mask.
+ */
+static const kp_u32 kp_primes[32] = {
+	2, 2, 3, 7, 13, 31, 61, 127, 251, 509, 1021, 2039, 4093, 8191,
+	16381, 32749, 65521, 131071, 262139, 524287, 1048573, 2097143,
+	4194301, 8388593, 16777213, 33554393, 67108859, 134217689,
+	268435399, 536870909, 1073741789, 2147483647,
+};
+
+static kp_u32 home_slot(const struct kp_vm *vm, const struct kp_tab *t,
+			const struct kp_value *key, kp_u32 h)
+{
+	kp_u64 x = (kp_u64)key->u.n;
+	kp_u32 p;
+
+	if (key->tt != KP_TNUM)
+		return h & (2 * t->ncap - 1);
+	p = kp_primes[__builtin_ctz(2 * t->ncap)];
+	/*
+	 * The session's seed keeps scripts from choosing colliding keys;
+	 * numbers that fit in 32 bits take the cheaper division.
+	 */
+	if (x <= 0xffffffffu)
+		return ((kp_u32)x ^ (kp_u32)vm->nseed) % p;
+	return (kp_u32)((x ^ vm->nseed) % p);
+}
+
 /* The node holding key (live or deleted), or NULL. */
-static struct kp_node *node_find(const struct kp_tab *t,
+static struct kp_node *node_find(const struct kp_vm *vm,
+				 const struct kp_tab *t,
 				 const struct kp_value *key, kp_u32 h)
 {
 	kp_u32 mask = 2 * t->ncap - 1, i, e;
@@ -65,7 +98,7 @@ static struct kp_node *node_find(const struct kp_tab *t,
 
 	if (!t->ncap)
 		return NULL;
-	for (i = h & mask; (e = t->index[i]); i = (i + 1) & mask) {
+	for (i = home_slot(vm, t, key, h); (e = t->index[i]); i = (i + 1) & mask) {
 		if ((e ^ h) & ~IDX_POS_MASK)
 			continue;
 		n = &t->node[(e & IDX_POS_MASK) - 1];
@@ -76,21 +109,23 @@ static struct kp_node *node_find(const struct kp_tab *t,
 }
 
 /* Index slot of node position pos (which must be indexed). */
-static kp_u32 *index_slot_of(const struct kp_tab *t, kp_u32 h, kp_u32 pos)
+static kp_u32 *index_slot_of(const struct kp_vm *vm, const struct kp_tab *t,
+			      const struct kp_value *key, kp_u32 h, kp_u32 pos)
 {
 	kp_u32 mask = 2 * t->ncap - 1, i;
 
-	for (i = h & mask; (t->index[i] & IDX_POS_MASK) != pos + 1;
+	for (i = home_slot(vm, t, key, h); (t->index[i] & IDX_POS_MASK) != pos + 1;
 	     i = (i + 1) & mask)
 		;
 	return &t->index[i];
 }
 
-static void index_add(struct kp_tab *t, kp_u32 h, kp_u32 pos)
+static void index_add(const struct kp_vm *vm, struct kp_tab *t,
+		      const struct kp_value *key, kp_u32 h, kp_u32 pos)
 {
 	kp_u32 mask = 2 * t->ncap - 1, i;
 
-	for (i = h & mask; t->index[i]; i = (i + 1) & mask)
+	for (i = home_slot(vm, t, key, h); t->index[i]; i = (i + 1) & mask)
 		;
 	t->index[i] = (pos + 1) | IDX_TAG(h);
 }
@@ -175,7 +210,7 @@ const struct kp_value *kp_tab_get(struct kp_vm *vm, struct kp_tab *t,
 		return &t->arr[key->u.n - 1];
 	if (key->tt == KP_TNIL || !t->hcount)
 		return &kp_nilvalue;
-	n = node_find(t, key, key_hash(vm, key));
+	n = node_find(vm, t, key, key_hash(vm, key));
 	return n ? &n->val : &kp_nilvalue;
 }
 
@@ -222,7 +257,7 @@ static int nodes_rebuild(struct kp_vm *vm, struct kp_tab *t)
 	t->ncap = ncap;
 	t->nused = j;
 	for (i = 0; i < j; i++)
-		index_add(t, node[i].key.aux, i);
+		index_add(vm, t, &node[i].key, node[i].key.aux, i);
 	return 0;
 }
 
@@ -253,11 +288,11 @@ static int node_insert(struct kp_vm *vm, struct kp_tab *t,
 	n->key.aux = h;
 	n->val = *val;
 	if (old) {
-		*index_slot_of(t, h, (kp_u32)(old - t->node)) =
+		*index_slot_of(vm, t, key, h, (kp_u32)(old - t->node)) =
 			(t->nused + 1) | IDX_TAG(h);
 		old->key.tt = KP_TDEADKEY;
 	} else {
-		index_add(t, h, t->nused);
+		index_add(vm, t, key, h, t->nused);
 	}
 	t->nused++;
 	t->hcount++;
@@ -270,7 +305,7 @@ static int hash_set(struct kp_vm *vm, struct kp_tab *t,
 		    const struct kp_value *key, const struct kp_value *val)
 {
 	kp_u32 h = key_hash(vm, key);
-	struct kp_node *n = node_find(t, key, h);
+	struct kp_node *n = node_find(vm, t, key, h);
 
 	if (n && n->val.tt != KP_TNIL) {
 		if (val->tt == KP_TNIL) {
@@ -334,7 +369,7 @@ int kp_tab_setint(struct kp_vm *vm, struct kp_tab *t, kp_s64 k,
 	}
 	kp_setnum(&key, k);
 	if (i == t->alen && val->tt != KP_TNIL) {
-		n = t->hcount ? node_find(t, &key, key_hash(vm, &key)) : NULL;
+		n = t->hcount ? node_find(vm, t, &key, key_hash(vm, &key)) : NULL;
 		if (!n || n->val.tt == KP_TNIL)
 			return array_append(vm, t, val);
 	}
@@ -362,7 +397,7 @@ int kp_tab_next(struct kp_vm *vm, struct kp_tab *t, struct kp_value *key,
 	} else if (key->tt == KP_TNUM && (kp_u64)key->u.n - 1 < t->alen) {
 		i = (kp_u32)key->u.n;
 	} else {
-		n = node_find(t, key, key_hash(vm, key));
+		n = node_find(vm, t, key, key_hash(vm, key));
 		if (!n)
 			return kp_rt_error(vm, "invalid key to 'next'");
 		i = t->alen + (kp_u32)(n - t->node) + 1;

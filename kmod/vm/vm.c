@@ -955,8 +955,9 @@ int kp_vm_create(struct kp_vm **vmp, const struct kp_vm_config *cfg)
 	vm->max_depth = cfg->max_call_depth ? cfg->max_call_depth :
 					      KP_DEFAULT_CALL_DEPTH;
 	/* Per-session hash seed; iteration order never depends on it. */
-	vm->seed = (kp_u32)(kp_wall_time_ns() ^ (kp_uintptr_t)vm ^
-			    ((kp_uintptr_t)vm >> 32));
+	vm->nseed = (kp_wall_time_ns() ^ (kp_uintptr_t)vm) *
+		    0x9e3779b97f4a7c15ull;
+	vm->seed = (kp_u32)(vm->nseed >> 32);
 	vm->gc_threshold = kp_arena_in_use(a) + KP_GC_MIN_STEP;
 	vm->gc_block = 1;
 	vm->nframes = vm->max_depth < KP_MIN_FRAMES ? vm->max_depth :
