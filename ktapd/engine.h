@@ -40,6 +40,7 @@ struct engine_session_config {
 	pid_t target_pid; /* -p / -- cmd: only this process (and its threads); 0: all */
 	int cpu; /* -C: only this CPU; -1: all */
 	uv_loop_t *loop;
+	size_t ring_size; /* user engine: event ring bytes per CPU; 0: default */
 };
 
 struct engine_stats {

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The user engine's insides, shared by its files: engine_user.c (session
+ * life, the VM, timers), engine_user_events.c (event specs, fields, argstr),
+ * engine_user_perf.c (perf events, rings, dispatch) and engine_user_tasks.c
+ * (pid -> execname/uid). All of it runs on the daemon's loop thread.
+ */
+#ifndef KTAPD_ENGINE_USER_H
+#define KTAPD_ENGINE_USER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <traceevent/event-parse.h>
+#include <uv.h>
+
+#include "engine.h"
+#include "perf_ring.h"
+#include "vm.h"
+
+#define EU_MAX_ARGS 10
+#define EU_MAX_SYSCALL_ARGS 6
+
+/* Where argN lives in an event's raw record. */
+struct eu_arg {
+	uint16_t offset;
+	uint8_t size; /* 1, 2, 4 or 8; 0: not a number (string...): reads 0 */
+	uint8_t is_signed;
+};
+
+enum eu_event_kind {
+	EU_EVENT_PLAIN, /* argstr from the format's print fmt */
+	EU_EVENT_SYS_ENTER, /* syscalls:sys_enter_NAME */
+	EU_EVENT_SYS_EXIT, /* syscalls:sys_exit_NAME */
+};
+
+/*
+ * A tracepoint the session listens to. Per-syscall events with a known
+ * number arrive through raw_syscalls:sys_enter/sys_exit (demux), the others
+ * have perf events of their own (direct).
+ */
+struct eu_event {
+	struct tep_event *tep; /* format: fields and print fmt */
+	const char *name; /* probename, e.g. "sys_enter_openat" */
+	int id; /* tracefs id = common_type of its records */
+	enum eu_event_kind kind;
+	int nargs;
+	struct eu_arg args[EU_MAX_ARGS];
+	uint32_t min_size; /* raw bytes the args need */
+	const char *argnames[EU_MAX_SYSCALL_ARGS]; /* syscall events */
+	int nsysargs;
+	bool needs_ksyms; /* print fmt names kernel functions (%pS...) */
+	bool direct;
+	unsigned int *probes; /* the script's probes for it, in order */
+	unsigned int nprobes;
+	/* raw_syscalls:sys_enter/sys_exit: number -> per-syscall event */
+	struct eu_event **demux;
+	unsigned int ndemux; /* entries set in demux */
+};
+
+/* A task as the session last knew it: for execname and uid. */
+struct eu_task {
+	struct eu_task *next; /* hash chain */
+	struct eu_task *exited_next; /* FIFO of exited tasks */
+	int32_t pid, tid;
+	int64_t uid; /* -1: unknown */
+	uint64_t exit_time; /* 0 while it runs */
+	bool hashed;
+	char comm[16]; /* "" when unknown */
+};
+
+struct eu_tasks {
+	struct eu_task **buckets;
+	uint32_t mask; /* number of buckets - 1 */
+	uint32_t count;
+	struct eu_task *last; /* the last lookup: events come in runs */
+	struct eu_task *exited_head, *exited_tail;
+};
+
+int eu_tasks_init(struct eu_tasks *t);
+void eu_tasks_free(struct eu_tasks *t);
+/* Learn the tasks that exist now (only pid's threads if pid > 0). */
+void eu_tasks_seed(struct eu_tasks *t, pid_t pid);
+/* Never NULL unless out of memory; unknown fields stay unknown. */
+struct eu_task *eu_tasks_get(struct eu_tasks *t, int32_t tid);
+void eu_tasks_comm(struct eu_tasks *t, int32_t pid, int32_t tid,
+		   const char *comm, size_t len);
+void eu_tasks_fork(struct eu_tasks *t, int32_t pid, int32_t tid,
+		   int32_t ptid);
+void eu_tasks_exit(struct eu_tasks *t, int32_t tid, uint64_t time);
+
+/* A tick-N probe: a timerfd on the loop. */
+struct eu_tick {
+	uv_poll_t poll;
+	int fd;
+	unsigned int probe;
+	const char *name; /* "tick-1s" */
+	uint64_t period_ns;
+};
+
+/* What str_field needs about the event being handled. */
+struct eu_current {
+	struct engine_session *es;
+	const struct eu_event *ev; /* NULL for a tick */
+	const unsigned char *raw;
+	uint32_t rawlen;
+	struct eu_task *task; /* NULL for a tick */
+	const char *tick_name;
+	int cpu;
+};
+
+enum eu_state {
+	EU_RUNNING,
+	EU_ENDING, /* the VM is done (exit, error); the end is deferred */
+	EU_ENDED, /* trace_end ran, reports written */
+};
+
+struct engine_session {
+	struct engine_callbacks cb;
+	void *owner;
+	uv_loop_t *loop;
+	pid_t target_pid;
+	int target_fd; /* pidfd of target_pid, -1 */
+	int cpu; /* -C, or -1 */
+	size_t ring_size;
+
+	void *arena;
+	struct kp_vm *vm;
+
+	/* Events (engine_user_events.c) */
+	struct tep_handle *tep;
+	struct eu_event **events; /* every event, owned */
+	unsigned int nevents;
+	struct eu_event **by_id; /* armed events by tracefs id */
+	unsigned int nby_id;
+	bool ksyms_loaded, printk_loaded; /* for argstr, when first needed */
+	struct trace_seq seq;
+
+	/* perf (engine_user_perf.c) */
+	int *fds;
+	size_t nfds;
+	struct perf_ring *rings; /* one per CPU traced */
+	int *ring_fds; /* the fd each ring is mapped from */
+	int *ring_cpus;
+	uv_poll_t *polls;
+	unsigned int nrings;
+	unsigned int *heap; /* rings ordered by their next record's time */
+	uint64_t *heap_time; /* per ring */
+	struct eu_tasks tasks;
+
+	struct eu_tick *ticks;
+	unsigned int nticks;
+
+	struct kp_event kev; /* the event handed to the VM, reused */
+	struct eu_current cur;
+
+	enum eu_state state;
+	bool handles; /* the timers below are initialized */
+	/* fd-watching handles initialized: closed before their fds */
+	unsigned int npolls_init, nticks_init;
+	bool target_poll_init, fd_handles_closed;
+	bool armed; /* perf events enabled, handles started */
+	bool failed; /* a runtime error ended it: no trace_end */
+	int status;
+	uv_timer_t flush_timer; /* drains rings below their watermark */
+	uv_timer_t end_timer; /* deferred end, or grace after the target exit */
+	uv_idle_t more; /* a drain stopped at its budget: go on next turn */
+	uv_poll_t target_poll;
+	unsigned int open_handles; /* closed ones call back before free */
+	bool freeing;
+
+	uint64_t nevents_run, lost, dropped, cpu_ns;
+	uint32_t narmed; /* perf events and timers armed */
+};
+
+/* engine_user_events.c */
+int eu_events_resolve(struct engine_session *es, unsigned int probe,
+		      const char *spec, char *err, size_t errlen);
+void eu_events_free(struct engine_session *es);
+/* The kernel-side filter to set on ev's perf events, or NULL. */
+const char *eu_event_filter(const struct eu_event *ev, char *buf,
+			    size_t size);
+long eu_argstr(struct engine_session *es, const struct eu_current *cur,
+	       char *buf, size_t size);
+
+/* arg0..argN of an event from its raw record (at least min_size bytes). */
+static inline void eu_decode_args(const struct eu_event *ev,
+				  const unsigned char *raw,
+				  struct kp_event *kev)
+{
+	const struct eu_arg *a = ev->args;
+	int i;
+
+	for (i = 0; i < ev->nargs; i++, a++) {
+		union {
+			uint8_t u8;
+			uint16_t u16;
+			uint32_t u32;
+			uint64_t u64;
+		} v;
+
+		memcpy(&v, raw + a->offset, a->size);
+		switch (a->size) {
+		case 1:
+			kev->args[i] = a->is_signed ? (int64_t)(int8_t)v.u8 :
+						     (int64_t)v.u8;
+			break;
+		case 2:
+			kev->args[i] = a->is_signed ? (int64_t)(int16_t)v.u16 :
+						     (int64_t)v.u16;
+			break;
+		case 4:
+			kev->args[i] = a->is_signed ? (int64_t)(int32_t)v.u32 :
+						     (int64_t)v.u32;
+			break;
+		case 8:
+			kev->args[i] = (int64_t)v.u64;
+			break;
+		default:
+			kev->args[i] = 0;
+			break;
+		}
+	}
+	kev->nargs = ev->nargs;
+}
+
+/* engine_user_perf.c */
+int eu_perf_open(struct engine_session *es, char *err, size_t errlen);
+void eu_perf_enable(struct engine_session *es);
+void eu_perf_disable(struct engine_session *es);
+void eu_perf_release(struct engine_session *es);
+/* Handle up to budget records in time order; true if more are waiting. */
+bool eu_perf_drain(struct engine_session *es, size_t budget);
+
+/* engine_user.c: run ev's probes for the event in es->kev / es->cur. */
+void eu_run_probes(struct engine_session *es, const struct eu_event *ev);
+
+#endif /* KTAPD_ENGINE_USER_H */

@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The user engine's events: a probe's spec ("sched:*,syscalls:sys_enter_open")
+ * resolved against tracefs into tracepoints with their formats, the layout
+ * of arg0..arg9 in their raw records, and argstr, formatted on demand the way
+ * the kernel's own trace output shows the event.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_user.h"
+#include "log.h"
+#include "macro.h"
+#include "syscalls.h"
+#include "tracefs.h"
+
+#define SYS_ENTER_PREFIX "sys_enter_"
+#define SYS_EXIT_PREFIX "sys_exit_"
+/* Fewer syscalls than this: let the kernel filter raw_syscalls by id. */
+#define EU_FILTER_MAX_SYSCALLS 32
+
+static void arg_add(struct eu_event *ev, uint32_t offset, uint32_t size,
+		    bool is_signed)
+{
+	struct eu_arg *a = &ev->args[ev->nargs++];
+
+	a->offset = (uint16_t)offset;
+	a->size = (uint8_t)size;
+	a->is_signed = is_signed;
+	if (size && offset + size > ev->min_size)
+		ev->min_size = offset + size;
+}
+
+static bool is_number_size(unsigned int size)
+{
+	return size == 1 || size == 2 || size == 4 || size == 8;
+}
+
+/*
+ * argN is the Nth field after the common_ ones, in format-file order.
+ * Numeric arrays count one field per element (raw_syscalls:sys_enter's
+ * args[6] so become arg1..arg6, as for the per-syscall events); strings
+ * and anything that is not a number read as 0 (argstr shows them).
+ */
+static void layout_args(struct eu_event *ev)
+{
+	struct tep_format_field *f;
+	unsigned int i;
+
+	for (f = ev->tep->format.fields; f && ev->nargs < EU_MAX_ARGS;
+	     f = f->next) {
+		bool is_signed = f->flags & TEP_FIELD_IS_SIGNED;
+
+		if (f->flags & (TEP_FIELD_IS_STRING | TEP_FIELD_IS_DYNAMIC)) {
+			arg_add(ev, (uint32_t)f->offset, 0, false);
+		} else if (f->flags & TEP_FIELD_IS_ARRAY) {
+			if (!is_number_size(f->elementsize)) {
+				arg_add(ev, (uint32_t)f->offset, 0, false);
+				continue;
+			}
+			for (i = 0; i < f->arraylen && ev->nargs < EU_MAX_ARGS;
+			     i++)
+				arg_add(ev, f->offset + i * f->elementsize,
+					f->elementsize, is_signed);
+		} else {
+			arg_add(ev, (uint32_t)f->offset,
+				is_number_size((unsigned)f->size) ?
+					(uint32_t)f->size : 0,
+				is_signed);
+		}
+	}
+}
+
+/* Names of a syscall event's arguments (the fields after __syscall_nr). */
+static void layout_syscall(struct eu_event *ev)
+{
+	struct tep_format_field *f = ev->tep->format.fields;
+	int n = 0;
+
+	for (f = f ? f->next : NULL; f && n < EU_MAX_SYSCALL_ARGS; f = f->next)
+		ev->argnames[n++] = f->name;
+	ev->nsysargs = n;
+}
+
+/* %ps, %pS, %pB, %pf, %pF: the kernel prints a symbol name. */
+static bool fmt_needs_ksyms(const char *fmt)
+{
+	const char *p;
+
+	for (p = fmt; p && (p = strstr(p, "%p")); p += 2)
+		if (p[2] && strchr("sSBfF", p[2]))
+			return true;
+	return false;
+}
+
+static struct eu_event *event_find(struct engine_session *es,
+				   const struct tep_event *tev)
+{
+	unsigned int i;
+
+	for (i = 0; i < es->nevents; i++)
+		if (es->events[i]->tep == tev)
+			return es->events[i];
+	return NULL;
+}
+
+static int events_append(struct engine_session *es, struct eu_event *ev)
+{
+	struct eu_event **n;
+
+	n = realloc(es->events, (es->nevents + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	es->events = n;
+	es->events[es->nevents++] = ev;
+	return 0;
+}
+
+/* The event SYS:NAME, its format parsed and its args laid out once. */
+static int event_get(struct engine_session *es, const char *sys,
+		     const char *name, struct eu_event **out, char *err,
+		     size_t errlen)
+{
+	struct tep_event *tev = tep_find_event_by_name(es->tep, sys, name);
+	_cleanup_free_ char *fmt = NULL;
+	struct eu_event *ev;
+	char path[512];
+	size_t len;
+	int r;
+
+	if (!tev) {
+		snprintf(path, sizeof(path), "events/%s/%s/format", sys, name);
+		r = tracefs_read(path, &fmt, &len);
+		if (r < 0) {
+			snprintf(err, errlen, "event '%s:%s': cannot read %s: %s",
+				 sys, name, path, strerror(-r));
+			return r;
+		}
+		if (tep_parse_event(es->tep, fmt, len, sys) != 0 ||
+		    !(tev = tep_find_event_by_name(es->tep, sys, name))) {
+			snprintf(err, errlen,
+				 "event '%s:%s': cannot parse its format", sys,
+				 name);
+			return -EINVAL;
+		}
+	}
+	ev = event_find(es, tev);
+	if (ev) {
+		*out = ev;
+		return 0;
+	}
+	ev = calloc(1, sizeof(*ev));
+	if (!ev || events_append(es, ev) < 0) {
+		free(ev);
+		return -ENOMEM;
+	}
+	ev->tep = tev;
+	ev->name = tev->name;
+	ev->id = tev->id;
+	layout_args(ev);
+	if (strcmp(sys, "syscalls") == 0) {
+		if (strncmp(name, SYS_ENTER_PREFIX, strlen(SYS_ENTER_PREFIX)) == 0)
+			ev->kind = EU_EVENT_SYS_ENTER;
+		else if (strncmp(name, SYS_EXIT_PREFIX,
+				 strlen(SYS_EXIT_PREFIX)) == 0)
+			ev->kind = EU_EVENT_SYS_EXIT;
+		if (ev->kind != EU_EVENT_PLAIN)
+			layout_syscall(ev);
+	}
+	ev->needs_ksyms = ev->kind == EU_EVENT_PLAIN &&
+			  fmt_needs_ksyms(tev->print_fmt.format);
+	*out = ev;
+	return 0;
+}
+
+/*
+ * A per-syscall event whose number the build-time table knows is fed by
+ * raw_syscalls (one tracepoint for all of them: arming hundreds of
+ * tracepoints is slow, and closing each costs RCU grace periods); its
+ * records have the same layout (number at 8, arguments or ret from 16).
+ */
+static int event_route_syscall(struct engine_session *es, struct eu_event *ev,
+			       char *err, size_t errlen)
+{
+	bool enter = ev->kind == EU_EVENT_SYS_ENTER;
+	const char *call = ev->name + strlen(enter ? SYS_ENTER_PREFIX :
+						     SYS_EXIT_PREFIX);
+	struct eu_event *raw;
+	int nr = syscalls_nr(call), r;
+
+	if (nr < 0) {
+		ev->direct = true;
+		return 0;
+	}
+	r = event_get(es, "raw_syscalls", enter ? "sys_enter" : "sys_exit",
+		      &raw, err, errlen);
+	if (r < 0) {
+		ev->direct = true; /* no raw_syscalls: arm it by itself */
+		return 0;
+	}
+	if (!raw->demux) {
+		raw->demux = calloc(syscalls_count(), sizeof(*raw->demux));
+		if (!raw->demux)
+			return -ENOMEM;
+	}
+	if (!raw->demux[nr])
+		raw->ndemux++;
+	raw->demux[nr] = ev;
+	raw->direct = true;
+	return 0;
+}
+
+struct resolve_ctx {
+	struct engine_session *es;
+	unsigned int probe;
+	char *err;
+	size_t errlen;
+};
+
+static int probe_add(struct eu_event *ev, unsigned int probe)
+{
+	unsigned int *n;
+
+	/* A probe naming an event twice ("sched:*,sched:sched_switch") runs
+	 * once per event. */
+	if (ev->nprobes && ev->probes[ev->nprobes - 1] == probe)
+		return 0;
+	n = realloc(ev->probes, (ev->nprobes + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	ev->probes = n;
+	ev->probes[ev->nprobes++] = probe;
+	return 0;
+}
+
+static int resolve_one(void *arg, const char *sys, const char *name)
+{
+	struct resolve_ctx *c = arg;
+	struct eu_event *ev;
+	int r;
+
+	r = event_get(c->es, sys, name, &ev, c->err, c->errlen);
+	if (r < 0)
+		return r;
+	r = probe_add(ev, c->probe);
+	if (r < 0)
+		return r;
+	if (ev->kind != EU_EVENT_PLAIN && !ev->direct)
+		return event_route_syscall(c->es, ev, c->err, c->errlen);
+	ev->direct = true;
+	return 0;
+}
+
+/* Refuse, by name, what this engine cannot trace. */
+static int check_kind(const char *item, char *err, size_t errlen)
+{
+	if (strncmp(item, "probe:", 6) == 0) {
+		if (strchr(item + 6, '/'))
+			snprintf(err, errlen,
+				 "event '%s': uprobes are not supported by "
+				 "the user engine yet",
+				 item);
+		else if (!tracefs_exists("kprobe_events"))
+			snprintf(err, errlen,
+				 "event '%s': kprobes are not available on "
+				 "this kernel",
+				 item);
+		else
+			snprintf(err, errlen,
+				 "event '%s': kprobes are not supported by "
+				 "the user engine yet",
+				 item);
+		return -EOPNOTSUPP;
+	}
+	if (strncmp(item, "sdt:", 4) == 0) {
+		snprintf(err, errlen,
+			 "event '%s': sdt markers are not supported by the "
+			 "user engine yet",
+			 item);
+		return -EOPNOTSUPP;
+	}
+	if (strncmp(item, "ftrace:", 7) == 0) {
+		snprintf(err, errlen,
+			 "event '%s': the function tracer is not supported "
+			 "by the user engine",
+			 item);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int eu_events_resolve(struct engine_session *es, unsigned int probe,
+		      const char *spec, char *err, size_t errlen)
+{
+	struct resolve_ctx c = { es, probe, err, errlen };
+	_cleanup_free_ char *copy = strdup(spec);
+	char *item, *save = NULL, *colon;
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
+	for (item = strtok_r(copy, ",", &save); item;
+	     item = strtok_r(NULL, ",", &save)) {
+		item = trim(item);
+		r = check_kind(item, err, errlen);
+		if (r < 0)
+			return r;
+		colon = strchr(item, ':');
+		if (!colon || !colon[1] || colon == item) {
+			snprintf(err, errlen,
+				 "event '%s': expected SYSTEM:EVENT", item);
+			return -EINVAL;
+		}
+		if (!tracefs_root()) {
+			snprintf(err, errlen,
+				 "event '%s': tracefs is not mounted (mount -t "
+				 "tracefs nodev /sys/kernel/tracing)",
+				 item);
+			return -ENOENT;
+		}
+		*colon = '\0';
+		err[0] = '\0';
+		r = tracefs_for_each_event(item, colon + 1, resolve_one, &c);
+		*colon = ':';
+		if (r == 0) {
+			snprintf(err, errlen, "event '%s' not found", item);
+			return -ENOENT;
+		}
+		if (r < 0) {
+			if (!err[0])
+				snprintf(err, errlen, "event '%s': %s", item,
+					 strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Kernel filter for raw_syscalls when it only feeds a few syscalls. */
+const char *eu_event_filter(const struct eu_event *ev, char *buf, size_t size)
+{
+	unsigned int nr;
+	size_t len = 0;
+
+	if (!ev->demux || ev->nprobes || ev->ndemux > EU_FILTER_MAX_SYSCALLS)
+		return NULL;
+	for (nr = 0; nr < syscalls_count(); nr++) {
+		if (!ev->demux[nr])
+			continue;
+		len += (size_t)snprintf(buf + len, size - len, "%sid == %u",
+					len ? " || " : "", nr);
+		if (len >= size)
+			return NULL;
+	}
+	return buf;
+}
+
+void eu_events_free(struct engine_session *es)
+{
+	unsigned int i;
+
+	for (i = 0; i < es->nevents; i++) {
+		free(es->events[i]->probes);
+		free(es->events[i]->demux);
+		free(es->events[i]);
+	}
+	free(es->events);
+	es->events = NULL;
+	es->nevents = 0;
+	free(es->by_id);
+	es->by_id = NULL;
+	if (es->tep)
+		tep_free(es->tep);
+	es->tep = NULL;
+}
+
+/* Kernel symbols for %pS and friends, read when an argstr first needs them. */
+static void load_ksyms(struct engine_session *es)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 0, len = 0;
+	FILE *f;
+
+	es->ksyms_loaded = true;
+	f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return;
+	for (;;) {
+		char *nb;
+		size_t n;
+
+		if (size - len < 65536) {
+			size = size ? size * 2 : 1u << 22;
+			nb = realloc(buf, size);
+			if (!nb)
+				break;
+			buf = nb;
+		}
+		n = fread(buf + len, 1, size - len - 1, f);
+		if (n == 0)
+			break;
+		len += n;
+	}
+	fclose(f);
+	if (!buf)
+		return;
+	buf[len] = '\0';
+	if (tep_parse_kallsyms(es->tep, buf) < 0)
+		log_debug("Failed to parse /proc/kallsyms");
+}
+
+/*
+ * Strings some events print through a pointer into the kernel's constant
+ * strings (rcu_utilization's "%s", REC->s): tracefs maps them.
+ */
+static void load_printk_formats(struct engine_session *es)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+
+	es->printk_loaded = true;
+	if (tracefs_read("printk_formats", &buf, &len) < 0)
+		return;
+	if (tep_parse_printk_formats(es->tep, buf) < 0)
+		log_debug("Failed to parse printk_formats");
+}
+
+static uint64_t raw_u64(const unsigned char *raw, const struct eu_arg *a)
+{
+	uint64_t v;
+
+	memcpy(&v, raw + a->offset, sizeof(v));
+	return v;
+}
+
+long eu_argstr(struct engine_session *es, const struct eu_current *cur,
+	       char *buf, size_t size)
+{
+	const struct eu_event *ev = cur->ev;
+	uint64_t vals[EU_MAX_SYSCALL_ARGS];
+	struct tep_record rec = { 0 };
+	int i;
+
+	switch (ev->kind) {
+	case EU_EVENT_SYS_ENTER:
+		for (i = 0; i < ev->nsysargs; i++)
+			vals[i] = raw_u64(cur->raw, &ev->args[i + 1]);
+		return syscalls_print_enter(buf, size,
+					    ev->name + strlen(SYS_ENTER_PREFIX),
+					    ev->argnames, vals, ev->nsysargs);
+	case EU_EVENT_SYS_EXIT:
+		return syscalls_print_exit(buf, size,
+					   ev->name + strlen(SYS_EXIT_PREFIX),
+					   raw_u64(cur->raw, &ev->args[1]));
+	case EU_EVENT_PLAIN:
+		break;
+	}
+	if (!es->printk_loaded)
+		load_printk_formats(es);
+	if (ev->needs_ksyms && !es->ksyms_loaded)
+		load_ksyms(es);
+	rec.data = (void *)cur->raw;
+	rec.size = (int)cur->rawlen;
+	rec.cpu = cur->cpu;
+	trace_seq_reset(&es->seq);
+	/* trace_raw_output_prep(): the event name, then its print fmt. */
+	trace_seq_printf(&es->seq, "%s: ", ev->name);
+	tep_print_event(es->tep, &es->seq, &rec, "%s", TEP_PRINT_INFO);
+	trace_seq_terminate(&es->seq);
+	memcpy(buf, es->seq.buffer,
+	       es->seq.len < size ? es->seq.len : size);
+	return es->seq.len;
+}
