@@ -11,7 +11,6 @@
 #include "kp_tab.h"
 
 #define KP_DUMP_DEPTH 32
-#define KP_DUMP_KEEP_BUF (64u * 1024) /* scratch kept between dumps */
 
 struct kp_dump_level {
 	struct kp_tab *t;
@@ -204,7 +203,6 @@ int kp_vm_dump_json(struct kp_vm *vm,
 		emit(ctx, vm->gnames[j], vm->buf.p, vm->buf.len);
 	}
 	kp_mem_free(vm, lv);
-	if (vm->buf.cap > KP_DUMP_KEEP_BUF)
-		kp_buf_free(vm, &vm->buf);
+	kp_buf_trim(vm, &vm->buf, KP_BUF_KEEP);
 	return ret;
 }

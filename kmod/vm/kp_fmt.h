@@ -15,6 +15,18 @@ int kp_buf_add(struct kp_vm *vm, struct kp_buf *b, const char *s,
 	       kp_size_t n);
 void kp_buf_free(struct kp_vm *vm, struct kp_buf *b);
 
+/* Empty b; give its memory back if a burst made it bigger than keep. */
+static inline void kp_buf_trim(struct kp_vm *vm, struct kp_buf *b,
+			       kp_size_t keep)
+{
+	b->len = 0;
+	if (b->cap > keep)
+		kp_buf_free(vm, b);
+}
+
+/* What the scratch buffer (vm->buf) may keep between uses. */
+#define KP_BUF_KEEP (64u * 1024)
+
 /* Decimal text of v into out (at least KP_NUM_BUF bytes); the length. */
 #define KP_NUM_BUF 24
 int kp_fmt_int(char *out, kp_s64 v);

@@ -287,6 +287,7 @@ static int bi_PRINT_HIST(struct kp_vm *vm, const struct kp_value *args,
 		goto out;
 	ret = 0;
 out:
+	kp_buf_trim(vm, &vm->buf, KP_BUF_KEEP);
 	kp_mem_free(vm, rows);
 	return ret;
 }

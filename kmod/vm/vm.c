@@ -65,10 +65,8 @@ void kp_vm_flush(struct kp_vm *vm)
 {
 	if (vm->out.len && vm->ops && vm->ops->write)
 		vm->ops->write(vm->host, vm->out.p, vm->out.len);
-	vm->out.len = 0;
 	/* A burst of output leaves no big buffer behind in the arena. */
-	if (vm->out.cap > 4 * KP_OUT_FLUSH)
-		kp_buf_free(vm, &vm->out);
+	kp_buf_trim(vm, &vm->out, 4 * KP_OUT_FLUSH);
 }
 
 int kp_vm_growstack(struct kp_vm *vm, kp_u32 from, kp_u32 n)
@@ -250,6 +248,8 @@ static int concat(struct kp_vm *vm, struct kp_value *ra,
 		}
 	}
 	s = kp_str_new(vm, vm->buf.p ? vm->buf.p : "", vm->buf.len);
+	/* One long string must not keep its size reserved in the arena. */
+	kp_buf_trim(vm, &vm->buf, KP_BUF_KEEP);
 	if (!s)
 		return KP_ERROR;
 	kp_setstr(ra, s);
