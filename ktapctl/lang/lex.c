@@ -479,16 +479,15 @@ int kpc_lex_lookahead(struct kpc_lex *ls)
 }
 
 /*
- * Characters of an event spec segment. A segment that starts with '/' is a
- * path and may contain '/'; elsewhere a '/' starts the filter.
+ * Characters of an event spec segment: anything but blanks, ',', '{' and
+ * the ':' between segments. A segment that starts with '/' is a path and
+ * may contain '/'; elsewhere a '/' starts the filter.
  */
 static int spec_char(int c, int path)
 {
-	if (c <= ' ' || c >= 0x7f)
+	if (c <= ' ' || c == 0x7f || c == ',' || c == '{' || c == ':')
 		return 0;
-	if (c == '/')
-		return path;
-	return !strchr(",{}:()\"';#", c);
+	return c != '/' || path;
 }
 
 static void skip_spaces(struct kpc_lex *ls)
