@@ -431,10 +431,12 @@ void kp_fmt_msg(char *buf, kp_size_t size, const char *fmt,
 			msg_add(&m, p, (kp_size_t)(tmp + sizeof(tmp) - p));
 			fmt += 2;
 		} else {
+			/* "%%" and unknown directives show as written. */
 			msg_add(&m, "%", 1);
 			if (!*fmt)
 				break;
-			msg_add(&m, fmt, 1);
+			if (*fmt != '%')
+				msg_add(&m, fmt, 1);
 		}
 	}
 	m.p[m.len] = '\0';
