@@ -47,6 +47,11 @@ struct kp_arena {
 	struct ka_block *heads[KA_FL_COUNT][KA_SL_COUNT];
 };
 
+static inline kp_uintptr_t ka_align(kp_uintptr_t p)
+{
+	return (p + KA_ALIGN - 1) & ~(kp_uintptr_t)(KA_ALIGN - 1);
+}
+
 static inline kp_size_t ka_size(const struct ka_block *b)
 {
 	return b->size & ~KA_FLAGS;
@@ -165,9 +170,8 @@ struct kp_arena *kp_arena_init(void *mem, kp_size_t size)
 
 	if (end < start)
 		return NULL;
-	a = (struct kp_arena *)((start + KA_ALIGN - 1) & ~(kp_uintptr_t)(KA_ALIGN - 1));
-	first = ((kp_uintptr_t)(a + 1) + KA_ALIGN - 1) &
-		~(kp_uintptr_t)(KA_ALIGN - 1);
+	a = (struct kp_arena *)ka_align(start);
+	first = ka_align((kp_uintptr_t)(a + 1));
 	/* The sentinel needs its prev_size and size words. */
 	if (end < first + KA_MIN_BLOCK + 16)
 		return NULL;

@@ -59,6 +59,7 @@ static int put_string(struct kp_vm *vm, const char *str, kp_size_t n)
 		return KP_ERROR;
 	while (s < end) {
 		const kp_u8 *run = s;
+		int utf8;
 
 		while (s < end && *s >= 0x20 && *s < 0x7f && *s != '"' &&
 		       *s != '\\')
@@ -73,10 +74,12 @@ static int put_string(struct kp_vm *vm, const char *str, kp_size_t n)
 		} else if (*s == '\n' || *s == '\t' || *s == '\r') {
 			esc[1] = *s == '\n' ? 'n' : *s == '\t' ? 't' : 'r';
 			len = 2;
-		} else if (*s >= 0x80 && (len = utf8_len(s, (kp_size_t)(end - s)))) {
-			if (put(vm, (const char *)s, (kp_size_t)len))
+		} else if (*s >= 0x80 &&
+			   utf8_len(s, (kp_size_t)(end - s)) > 0) {
+			utf8 = utf8_len(s, (kp_size_t)(end - s));
+			if (put(vm, (const char *)s, (kp_size_t)utf8))
 				return KP_ERROR;
-			s += len;
+			s += utf8;
 			continue;
 		} else {
 			esc[1] = 'u';

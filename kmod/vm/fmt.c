@@ -107,7 +107,8 @@ int kp_fmt_value(struct kp_vm *vm, struct kp_buf *b, const struct kp_value *v)
 		return v->u.n ? kp_buf_add(vm, b, "true", 4) :
 				kp_buf_add(vm, b, "false", 5);
 	case KP_TNUM:
-		return kp_buf_add(vm, b, tmp, (kp_size_t)kp_fmt_int(tmp, v->u.n));
+		return kp_buf_add(vm, b, tmp,
+				  (kp_size_t)kp_fmt_int(tmp, v->u.n));
 	case KP_TSTR:
 		return kp_buf_add(vm, b, v->u.s->data, v->u.s->len);
 	case KP_TTAB:
@@ -335,7 +336,8 @@ int kp_fmt_printf(struct kp_vm *vm, struct kp_buf *b, const struct kp_str *fmt,
 			start = p;
 			while (p + 1 < end && p[1] != '%')
 				p++;
-			if (kp_buf_add(vm, b, start, (kp_size_t)(p - start + 1)))
+			if (kp_buf_add(vm, b, start,
+				       (kp_size_t)(p - start + 1)))
 				return KP_ERROR;
 			continue;
 		}

@@ -214,7 +214,8 @@ void *kp_mem_alloc(struct kp_vm *vm, kp_size_t size)
 		p = kp_arena_alloc(vm->arena, size);
 		if (!p)
 			kp_rt_error(vm, "out of memory (arena of %llu bytes)",
-				    (unsigned long long)kp_arena_quota(vm->arena));
+				    (unsigned long long)
+					    kp_arena_quota(vm->arena));
 	}
 	return p;
 }

@@ -42,8 +42,10 @@ int kp_fmt_value(struct kp_vm *vm, struct kp_buf *b, const struct kp_value *v);
 int kp_fmt_printf(struct kp_vm *vm, struct kp_buf *b, const struct kp_str *fmt,
 		  const struct kp_value *args, int nargs);
 
-/* The core's messages: %s %.*s %c %d %u %lld %llu into buf (always
- * NUL-terminated, cut at size). */
+/*
+ * The core's messages: %s %.*s %c %d %u %lld %llu into buf (always
+ * NUL-terminated, cut at size).
+ */
 void kp_fmt_msg(char *buf, kp_size_t size, const char *fmt,
 		__builtin_va_list ap);
 

@@ -203,7 +203,8 @@ static void hist_sort(struct kp_hist_row *r, kp_u32 n)
 			root = 0;
 		}
 		for (; (child = 2 * root + 1) < end; root = child) {
-			if (child + 1 < end && hist_before(&r[child], &r[child + 1]))
+			if (child + 1 < end &&
+			    hist_before(&r[child], &r[child + 1]))
 				child++;
 			if (!hist_before(&r[root], &r[child]))
 				break;

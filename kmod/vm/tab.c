@@ -98,7 +98,8 @@ static struct kp_node *node_find(const struct kp_vm *vm,
 
 	if (!t->ncap)
 		return NULL;
-	for (i = home_slot(vm, t, key, h); (e = t->index[i]); i = (i + 1) & mask) {
+	for (i = home_slot(vm, t, key, h); (e = t->index[i]);
+	     i = (i + 1) & mask) {
 		if ((e ^ h) & ~IDX_POS_MASK)
 			continue;
 		n = &t->node[(e & IDX_POS_MASK) - 1];
@@ -114,8 +115,8 @@ static kp_u32 *index_slot_of(const struct kp_vm *vm, const struct kp_tab *t,
 {
 	kp_u32 mask = 2 * t->ncap - 1, i;
 
-	for (i = home_slot(vm, t, key, h); (t->index[i] & IDX_POS_MASK) != pos + 1;
-	     i = (i + 1) & mask)
+	for (i = home_slot(vm, t, key, h);
+	     (t->index[i] & IDX_POS_MASK) != pos + 1; i = (i + 1) & mask)
 		;
 	return &t->index[i];
 }
@@ -369,7 +370,9 @@ int kp_tab_setint(struct kp_vm *vm, struct kp_tab *t, kp_s64 k,
 	}
 	kp_setnum(&key, k);
 	if (i == t->alen && val->tt != KP_TNIL) {
-		n = t->hcount ? node_find(vm, t, &key, key_hash(vm, &key)) : NULL;
+		n = NULL;
+		if (t->hcount)
+			n = node_find(vm, t, &key, key_hash(vm, &key));
 		if (!n || n->val.tt == KP_TNIL)
 			return array_append(vm, t, val);
 	}

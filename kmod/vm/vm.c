@@ -456,8 +456,8 @@ static int unwind(struct kp_vm *vm, int ret)
 	do {                                                                   \
 		const struct kp_value *rb = RKB, *rc = RKC;                    \
 		if (kp_likely(rb->tt == KP_TNUM && rc->tt == KP_TNUM))         \
-			kp_setnum(RA, (kp_s64)((kp_u64)rb->u.n op               \
-					      (kp_u64)rc->u.n));               \
+			kp_setnum(RA, (kp_s64)((kp_u64)rb->u.n op             \
+					       (kp_u64)rc->u.n));              \
 		else if (arith_slow(vm, RA, rb, rc))                           \
 			THROW();                                               \
 		DISPATCH();                                                    \
@@ -576,11 +576,10 @@ op_MOD: {
 }
 op_UNM:
 	ra = RA;
-	if (kp_likely(RB->tt == KP_TNUM)) {
+	if (kp_likely(RB->tt == KP_TNUM))
 		kp_setnum(ra, (kp_s64)(0 - (kp_u64)RB->u.n));
-	} else if (arith_slow(vm, ra, RB, RB)) {
+	else if (arith_slow(vm, ra, RB, RB))
 		THROW();
-	}
 	DISPATCH();
 op_NOT:
 	kp_setbool(RA, kp_isfalse(RB));
