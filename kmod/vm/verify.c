@@ -209,9 +209,11 @@ static int check_next_jmp(const struct kp_vstate *v)
 }
 
 /* What operand kinds cannot say: 0/1 flags, register windows, order. */
-static int check_rules(const struct kp_vstate *v, unsigned int op,
-		       unsigned int a, unsigned int b, unsigned int c)
+static int check_rules(const struct kp_vstate *v, kp_u32 insn)
 {
+	unsigned int op = KP_GET_OP(insn), a = KP_GET_A(insn),
+		     b = KP_GET_B(insn), c = KP_GET_C(insn);
+	kp_u32 loop;
 	int ret;
 
 	switch (op) {
@@ -261,6 +263,18 @@ static int check_rules(const struct kp_vstate *v, unsigned int op,
 			return check_window(v, a, a + b - 2);
 		return b ? 0 : check_top(v, a);
 	case KP_OP_FORPREP:
+		/*
+		 * FORPREP: jumps forward to the FORLOOP of the same loop,
+		 * where the budget is charged; jumping anywhere else could
+		 * loop without ever charging it.
+		 */
+		loop = v->pc + 1 + (kp_u32)KP_GET_SBX(insn);
+		if (KP_GET_SBX(insn) < 0 ||
+		    KP_GET_OP(kp_fview_insn(v->f, loop)) != KP_OP_FORLOOP ||
+		    KP_GET_A(kp_fview_insn(v->f, loop)) != a)
+			return V_FAIL(v, "FORPREP must jump forward to a FORLOOP on register %u",
+				      a);
+		return check_window(v, a, a + 3);
 	case KP_OP_FORLOOP:
 		/* FORPREP/FORLOOP: index, limit, step, copy R(A)..R(A+3). */
 		return check_window(v, a, a + 3);
@@ -311,7 +325,7 @@ static int check_insn(struct kp_vstate *v)
 	}
 	if (ret)
 		return ret;
-	return check_rules(v, op, a, KP_GET_B(insn), KP_GET_C(insn));
+	return check_rules(v, insn);
 }
 
 static int check_code(const struct kp_chunk_view *view, int fi,

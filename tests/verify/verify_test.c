@@ -601,9 +601,20 @@ static void test_rules(void)
 	       c->f[3].code[15] = ABC(RETURN, 4, 0, 0); c->f[3].framesize = 5);
 	REJECT("FORPREP window", 0, 23,
 	       "registers 7..10 out of frame (size 10) in FORPREP",
-	       c->f[0].code[23] = ASBX(FORPREP, 7, 1));
+	       c->f[0].code[23] = ASBX(FORPREP, 7, 1);
+	       c->f[0].code[25] = ASBX(FORLOOP, 7, -2));
+	REJECT("FORPREP backward", 0, 23,
+	       "FORPREP must jump forward to a FORLOOP on register 4",
+	       c->f[0].code[23] = ASBX(FORPREP, 4, -1));
+	REJECT("FORPREP to another instruction", 0, 23,
+	       "FORPREP must jump forward to a FORLOOP on register 4",
+	       c->f[0].code[23] = ASBX(FORPREP, 4, 0));
+	REJECT("FORPREP to another loop", 0, 23,
+	       "FORPREP must jump forward to a FORLOOP on register 4",
+	       c->f[0].code[25] = ASBX(FORLOOP, 5, -2));
 	REJECT("FORLOOP window", 0, 25,
 	       "registers 8..11 out of frame (size 10) in FORLOOP",
+	       c->f[0].code[23] = ASBX(JMP, 0, 1);
 	       c->f[0].code[25] = ASBX(FORLOOP, 8, -2));
 	REJECT("TFORLOOP C", 0, 29, "operand C of TFORLOOP must be at least 1",
 	       c->f[0].code[29] = ABC(TFORLOOP, 3, 0, 0));
