@@ -168,6 +168,12 @@ static int submit_options(struct vl_call *call, json_object *opts,
 		return r;
 	if (r)
 		p->backlog_size = (size_t)v;
+	r = int_param(call, opts, "ring_size", "options.ring_size", 1, 1 << 30,
+		      &v);
+	if (r < 0)
+		return r;
+	if (r)
+		p->ring_size = (size_t)v;
 	return 0;
 }
 
@@ -505,6 +511,7 @@ static const struct vl_param option_fields[] = {
 	{ "target_pid", json_type_int },
 	{ "cpu", json_type_int },
 	{ "backlog_size", json_type_int },
+	{ "ring_size", json_type_int },
 	{ NULL },
 };
 

@@ -243,6 +243,7 @@ int session_start(const struct session_params *p, struct session **ret,
 		.target_pid = p->target_pid,
 		.cpu = p->cpu,
 		.loop = sessions.loop,
+		.ring_size = p->ring_size,
 	};
 	struct session *s;
 	int r;

@@ -84,7 +84,7 @@ struct session_params {
 	uid_t owner;
 	int argc;
 	const char *const *argv;
-	size_t arena_size, backlog_size; /* 0: default */
+	size_t arena_size, backlog_size, ring_size; /* 0: default */
 	uint32_t insn_budget;
 	pid_t target_pid;
 	int cpu;

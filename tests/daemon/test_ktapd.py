@@ -109,12 +109,20 @@ class Daemon:
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log,
                                      env=dict(os.environ, **(env or {})))
         deadline = time.time() + 10
-        while not os.path.exists(self.path):
+        while not self.answers():
             if self.proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError('ktapd did not come up (see %s)' % self.log.name)
             time.sleep(0.02)
         # The socket is world-accessible; access is decided per call.
         os.chmod(self.path, 0o666)
+
+    def answers(self):
+        """Whether ktapd listens (the socket file appears just before it does)."""
+        try:
+            Conn(self.path).close()
+            return True
+        except (FileNotFoundError, ConnectionRefusedError):
+            return False
 
     def conn(self, timeout=10):
         return Conn(self.path, timeout)
@@ -356,7 +364,7 @@ def test_invalid_arguments(s, d):
         expect_error(lambda: c.call('io.ktap.Submit', s.submit_params('ticker.kp', name=name)),
                      'io.ktap.InvalidArgument', parameter='name')
     for opt, val in (('arena_size', 1), ('insn_budget', 0), ('cpu', -2), ('cpu', 1 << 20),
-                     ('target_pid', -1), ('backlog_size', 10)):
+                     ('target_pid', -1), ('backlog_size', 10), ('ring_size', 0)):
         expect_error(lambda: c.call('io.ktap.Submit', s.submit_params('ticker.kp', options={opt: val})),
                      'io.ktap.InvalidArgument', parameter='options.' + opt)
     e = expect_error(lambda: c.call('io.ktap.Submit', s.submit_params('ticker.kp', options={'arena_size': 1 << 40})),
@@ -431,7 +439,9 @@ def test_over_a_pipe(s, d):
 
 def test_session_lifecycle(s, d):
     c = d.conn()
-    r = c.call('io.ktap.Submit', s.submit_params('ticker.kp', name='life', keep=True))
+    r = c.call('io.ktap.Submit', s.submit_params('ticker.kp', name='life', keep=True,
+                                                  options={'ring_size': 1 << 16, 'arena_size': 1 << 20,
+                                                           'insn_budget': 100000, 'cpu': -1}))
     sess = r['session']
     assert sess['name'] == 'life' and sess['state'] == 'running' and sess['keep'], sess
     assert sess['owner_uid'] == os.getuid() and sess['script'] == 'ticker.kp', sess
@@ -455,6 +465,8 @@ def test_session_lifecycle(s, d):
     assert st['session']['id'] == sess['id'], st
     assert st['stats']['events'] >= 3 and st['stats']['probes'] >= 1, st['stats']
     assert st['stats']['output_records'] >= n and st['stats']['backlog_size'] == 1 << 20, st['stats']
+    assert st['stats']['mem_quota'] == 1 << 20 and 0 < st['stats']['mem_used'] <= st['stats']['mem_peak'], st['stats']
+    assert st['daemon']['mem_quota'] == 1 << 20 and st['daemon']['events'] >= 3, st['daemon']
     assert st['daemon']['sessions'] == 1 and st['daemon']['sessions_running'] == 1, st['daemon']
     assert st['daemon']['engine'] and st['daemon']['engine_reason'], st['daemon']
 
@@ -741,9 +753,15 @@ def test_socket_file(s, d):
     tmp = tempfile.mkdtemp(dir=s.tmp)
     path = os.path.join(tmp, 'sub', 'k.sock')
     argv = [s.args.ktapd, '--socket', path]
+    def answers():
+        try:
+            return Conn(path).call('org.varlink.service.GetInfo')
+        except (ConnectionRefusedError, FileNotFoundError):
+            return None
+
     first = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: os.path.exists(path), what='the socket')
+        wait_for(answers, what='the socket')
         assert os.stat(path).st_mode & 0o777 == 0o666, oct(os.stat(path).st_mode)
         second = subprocess.run(argv, capture_output=True, text=True, timeout=10)
         assert second.returncode == 1 and 'another daemon' in second.stderr, (second.returncode, second.stderr)
@@ -754,11 +772,6 @@ def test_socket_file(s, d):
     assert os.path.exists(path), 'a killed ktapd leaves its socket file behind'
     third = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
     try:
-        def answers():
-            try:
-                return Conn(path).call('org.varlink.service.GetInfo')
-            except (ConnectionRefusedError, FileNotFoundError):
-                return None
         wait_for(answers, what='ktapd on the stale socket')
     finally:
         third.send_signal(signal.SIGTERM)
