@@ -191,6 +191,13 @@ def wait_for(pred, timeout=10, what='condition'):
     raise AssertionError('timed out waiting for ' + what)
 
 
+def session_info_by_script(d, script):
+    for s in d.call('io.ktap.List')['sessions']:
+        if s['script'] == script:
+            return s
+    return None
+
+
 def session_info(d, name):
     for s in d.call('io.ktap.List')['sessions']:
         if s.get('name') == name or str(s['id']) == name:
@@ -477,6 +484,26 @@ def test_session_lifecycle(s, d):
     assert tail.startswith('end '), 'Stop tail is %r' % tail
     assert session_info(d, 'life') is None, 'stopped session still listed'
     expect_error(lambda: c.call('io.ktap.Dump', {'session': 'life'}), 'io.ktap.SessionNotFound')
+
+
+def test_tracepoint(s, d):
+    """A kernel event reaches the stream: this process's getppid() calls."""
+    c = d.conn()
+    c.send('io.ktap.Submit', s.submit_params('getppid.kp', args=[str(os.getpid())]), more=True)
+    assert c.reply()['parameters']['session']['state'] == 'running'
+    for _ in range(3):
+        os.getppid()
+    got = []
+    while records_text(got).count('\n') < 3:
+        got.append(c.reply()['parameters'])
+    check_contiguous(got, 0)
+    lines = records_text(got).splitlines()
+    assert len(lines) == 3 and all(l.endswith('getppid %d' % os.getpid()) for l in lines), lines
+    sid = str(session_info_by_script(d, 'getppid.kp')['id'])
+    st = d.call('io.ktap.Status', {'session': sid})['stats']
+    assert st['events'] >= 3 and st['probes'] >= 1 and st['lost'] == 0, st
+    c.close()
+    wait_for(lambda: not session_info_by_script(d, 'getppid.kp'), what='the session to go with its client')
 
 
 def test_streaming_submit_ends_with_client(s, d):
@@ -811,6 +838,7 @@ TESTS = [
     test_fragments_and_half_close,
     test_over_a_pipe,
     test_session_lifecycle,
+    test_tracepoint,
     test_streaming_submit_ends_with_client,
     test_two_clients_identical,
     test_keep_survives_and_resumes,
