@@ -506,6 +506,26 @@ def test_tracepoint(s, d):
     wait_for(lambda: not session_info_by_script(d, 'getppid.kp'), what='the session to go with its client')
 
 
+def test_session_endings(s, d):
+    """exit(n) and a runtime error end a session; the stream, List and Stop say how."""
+    c = d.conn()
+    out = c.stream('io.ktap.Submit', s.submit_params('exit.kp', name='exits', keep=True))
+    assert records_text(out) == 'bye\n', records_text(out)
+    assert out[-1]['end'] == {'exit_status': 7}, out[-1]
+    info = session_info(d, 'exits')
+    assert info['state'] == 'ended' and info['exit_status'] == 7 and 'error' not in info, info
+
+    out = c.stream('io.ktap.Submit', s.submit_params('fail.kp', name='fails', keep=True))
+    end = out[-1]['end']
+    assert end['exit_status'] == 3 and end['error'].endswith('divide by zero'), end
+    assert records_text(out) == 'error: %s\n' % end['error'], records_text(out)
+    info = session_info(d, 'fails')
+    assert info['exit_status'] == 3 and info['error'] == end['error'], info
+    stop = c.call('io.ktap.Stop', {'session': 'fails'})
+    assert stop['end'] == end and stop['session']['error'] == end['error'], stop
+    c.call('io.ktap.Stop', {'session': 'exits'})
+
+
 def test_streaming_submit_ends_with_client(s, d):
     c = d.conn()
     c.send('io.ktap.Submit', s.submit_params('ticker.kp', name='tied'), more=True)
@@ -839,6 +859,7 @@ TESTS = [
     test_over_a_pipe,
     test_session_lifecycle,
     test_tracepoint,
+    test_session_endings,
     test_streaming_submit_ends_with_client,
     test_two_clients_identical,
     test_keep_survives_and_resumes,
