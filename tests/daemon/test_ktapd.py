@@ -743,6 +743,30 @@ def test_permissions(s, d):
     d.alive()
 
 
+def test_daemon_limits(s, d):
+    """--max-sessions, --memory-limit and --linger, on a daemon of its own."""
+    tmp = tempfile.mkdtemp(dir=s.tmp)
+    d2 = Daemon(s.args.ktapd, tmp, '--max-sessions', '2', '--memory-limit', '3M',
+                '--arena-size', '1M', '--linger', '1')
+    try:
+        c = d2.conn()
+        c.call('io.ktap.Submit', s.submit_params('ticker.kp', name='a', keep=True))
+        e = expect_error(lambda: c.call('io.ktap.Submit', s.submit_params(
+            'ticker.kp', name='big', options={'arena_size': 4 << 20})), 'io.ktap.QuotaExceeded', quota='memory')
+        assert e['limit'] == 3 << 20, e
+        c.call('io.ktap.Submit', s.submit_params('exit.kp', name='b', keep=True))
+        e = expect_error(lambda: c.call('io.ktap.Submit', s.submit_params('ticker.kp')),
+                         'io.ktap.QuotaExceeded', quota='sessions')
+        assert e['limit'] == 2, e
+        assert d2.call('io.ktap.Status')['daemon']['mem_quota'] == 2 << 20
+        # b ended by itself; a second later it is reaped, a (running) stays.
+        wait_for(lambda: session_info(d2, 'b') is None, what='the ended session to be reaped')
+        assert session_info(d2, 'a')['state'] == 'running'
+        c.call('io.ktap.Submit', s.submit_params('ticker.kp', name='c', keep=True))
+    finally:
+        assert d2.stop() == 0
+
+
 def test_sigterm_runs_trace_end(s, d):
     # Its own daemon: this one is stopped.
     tmp = tempfile.mkdtemp(dir=s.tmp)
@@ -866,6 +890,7 @@ TESTS = [
     test_backlog_overflow,
     test_slow_client,
     test_permissions,
+    test_daemon_limits,
     test_sigterm_runs_trace_end,
     test_systemd_notify,
     test_socket_file,
