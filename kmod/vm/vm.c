@@ -36,6 +36,9 @@ static const char *const kp_typenames[] = {
 	[KP_TBUILTIN] = "function",
 };
 
+/* A host without services: output is dropped, stacks read as nil. */
+static const struct kp_host_ops kp_no_ops;
+
 const char *kp_typename(const struct kp_value *v)
 {
 	return v->tt < KP_ARRAY_SIZE(kp_typenames) && kp_typenames[v->tt] ?
@@ -63,7 +66,7 @@ static void msgf(char *buf, kp_size_t size, const char *fmt, ...)
 
 void kp_vm_flush(struct kp_vm *vm)
 {
-	if (vm->out.len && vm->ops && vm->ops->write)
+	if (vm->out.len && vm->ops->write)
 		vm->ops->write(vm->host, vm->out.p, vm->out.len);
 	/* A burst of output leaves no big buffer behind in the arena. */
 	kp_buf_trim(vm, &vm->out, 4 * KP_OUT_FLUSH);
@@ -947,7 +950,7 @@ int kp_vm_create(struct kp_vm **vmp, const struct kp_vm_config *cfg)
 		return -KP_ENOMEM;
 	kp_memset(vm, 0, sizeof(*vm));
 	vm->arena = a;
-	vm->ops = cfg->ops;
+	vm->ops = cfg->ops ? cfg->ops : &kp_no_ops;
 	vm->host = cfg->host;
 	vm->insn_budget = cfg->insn_budget ? cfg->insn_budget :
 					     KP_DEFAULT_INSN_BUDGET;
