@@ -273,8 +273,12 @@ static int bi_PRINT_HIST(struct kp_vm *vm, const struct kp_value *args,
 		rows[n].count = val.u.n;
 		rows[n].len = vm->buf.len < KP_HIST_KEY ? (kp_u32)vm->buf.len :
 							  KP_HIST_KEY;
-		kp_memcpy(rows[n].text, vm->buf.p, rows[n].len);
-		sum += val.u.n;
+		if (rows[n].len)
+			kp_memcpy(rows[n].text, vm->buf.p, rows[n].len);
+		/* Bars are shares of the positive counts; saturate, never wrap. */
+		if (val.u.n > 0)
+			sum = val.u.n > KP_S64_MAX - sum ? KP_S64_MAX :
+							   sum + val.u.n;
 		n++;
 	}
 	hist_sort(rows, n);
