@@ -31,21 +31,21 @@
  * throttled and silently drop real hits.
  */
 #define EU_SAMPLE_TYPE                                                         \
-	(PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |                 \
-	 PERF_SAMPLE_PERIOD | PERF_SAMPLE_RAW)
+	(PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_PERIOD |              \
+	 PERF_SAMPLE_RAW)
 
 /*
- * A sample with EU_SAMPLE_TYPE: header, u32 pid, tid, u64 time, u32 cpu,
- * res, u64 period, u32 raw size, raw data. Other records end with
- * sample_id: u32 pid, tid, u64 time, u32 cpu, res.
+ * A sample with EU_SAMPLE_TYPE: header, u32 pid, tid, u64 time, u64
+ * period, u32 raw size, raw data. Other records end with sample_id: u32
+ * pid, tid, u64 time. No PERF_SAMPLE_CPU: every ring is one CPU's, and each
+ * field costs the traced task time.
  */
 #define SAMPLE_PID 8
 #define SAMPLE_TIME 16
-#define SAMPLE_CPU 24
-#define SAMPLE_RAW_SIZE 40
-#define SAMPLE_RAW 44
-#define SAMPLE_ID_SIZE 24
-#define SAMPLE_ID_TIME_FROM_END 16
+#define SAMPLE_RAW_SIZE 32
+#define SAMPLE_RAW 36
+#define SAMPLE_ID_SIZE 16
+#define SAMPLE_ID_TIME_FROM_END 8
 
 static int parse_cpu_list(const char *s, int **out)
 {
@@ -431,10 +431,10 @@ static void fire(struct engine_session *es, const struct eu_event *ev,
 }
 
 static void on_sample(struct engine_session *es, const unsigned char *p,
-		      uint32_t size)
+		      uint32_t size, int32_t cpu)
 {
 	const struct eu_event *ev, *sev;
-	uint32_t pid, tid, cpu, rawlen;
+	uint32_t pid, tid, rawlen;
 	const unsigned char *raw;
 	uint16_t type;
 	int64_t nr;
@@ -445,7 +445,6 @@ static void on_sample(struct engine_session *es, const unsigned char *p,
 	}
 	memcpy(&pid, p + SAMPLE_PID, 4);
 	memcpy(&tid, p + SAMPLE_PID + 4, 4);
-	memcpy(&cpu, p + SAMPLE_CPU, 4);
 	memcpy(&rawlen, p + SAMPLE_RAW_SIZE, 4);
 	raw = p + SAMPLE_RAW;
 	if (rawlen < 8 || rawlen > size - SAMPLE_RAW) {
@@ -459,19 +458,17 @@ static void on_sample(struct engine_session *es, const unsigned char *p,
 		return;
 	}
 	if (ev->nprobes)
-		fire(es, ev, raw, rawlen, (int32_t)pid, (int32_t)tid,
-		     (int32_t)cpu);
+		fire(es, ev, raw, rawlen, (int32_t)pid, (int32_t)tid, cpu);
 	if (!ev->demux || es->state != EU_RUNNING || rawlen < 16)
 		return;
 	/* raw_syscalls: the syscall number is the long at offset 8. */
 	memcpy(&nr, raw + 8, 8);
 	if (nr >= 0 && nr < (int64_t)syscalls_count() &&
 	    (sev = ev->demux[nr]))
-		fire(es, sev, raw, rawlen, (int32_t)pid, (int32_t)tid,
-		     (int32_t)cpu);
+		fire(es, sev, raw, rawlen, (int32_t)pid, (int32_t)tid, cpu);
 }
 
-static void on_record(struct engine_session *es,
+static void on_record(struct engine_session *es, unsigned int ri,
 		      const struct perf_event_header *h)
 {
 	const unsigned char *p = (const void *)h;
@@ -480,7 +477,7 @@ static void on_record(struct engine_session *es,
 
 	switch (h->type) {
 	case PERF_RECORD_SAMPLE:
-		on_sample(es, p, h->size);
+		on_sample(es, p, h->size, es->ring_cpus[ri]);
 		break;
 	case PERF_RECORD_COMM:
 		/* u32 pid, tid, char comm[] (NUL-padded), sample_id */
@@ -599,7 +596,7 @@ bool eu_perf_drain(struct engine_session *es, size_t budget)
 		limit = heap_limit(es, n);
 		h = perf_ring_peek(r);
 		for (;;) {
-			on_record(es, h);
+			on_record(es, ri, h);
 			perf_ring_consume(r, h);
 			done++;
 			/* Give space back early when a run is long. */
