@@ -4,6 +4,7 @@
  * a command is adding a row to the table below.
  */
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,23 @@ static const struct command {
 	{ "compile", cmd_compile,
 	  "compile [-b] [-o OUT] (script.kp | -e TEXT)\n"
 	  "        check a script; -b lists its bytecode, -o writes the chunk" },
+	{ "run", cmd_run,
+	  "run [OPTIONS] (script.kp | -e TEXT) [ARGS...] [-- COMMAND...]\n"
+	  "        run a script, print its output until it ends or Ctrl-C" },
+	{ "submit", cmd_submit,
+	  "submit [--name N] [--keep] (script.kp | -e TEXT) [ARGS...]\n"
+	  "        start a session, print its id; --keep: it outlives us" },
+	{ "list", cmd_list, "list\n        the sessions you may see" },
+	{ "attach", cmd_attach,
+	  "attach [--from CURSOR] SESSION\n"
+	  "        follow a session's output; Ctrl-C detaches" },
+	{ "dump", cmd_dump,
+	  "dump [--json] SESSION\n        a session's global variables" },
+	{ "stop", cmd_stop,
+	  "stop SESSION\n        stop a session: trace_end's output, status" },
+	{ "status", cmd_status,
+	  "status [SESSION]\n"
+	  "        the daemon (engine, totals), or a session's counters" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -77,6 +95,9 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	/* build/ktap and /usr/bin/ktap are links to ktapctl. */
+	if (!strcmp(basename(argv[0]), "ktap"))
+		return ktap_main(argc, argv);
 	if (argc < 2) {
 		help(stderr);
 		return KTAPCTL_EXIT_USAGE;
