@@ -121,7 +121,7 @@ static long eu_str_field(const struct kp_event *kev, int field, char *buf,
 		s = cur->task->comm[0] ? cur->task->comm : "<...>";
 		break;
 	case KP_EV_PROBENAME:
-		s = cur->ev ? cur->ev->name : cur->tick_name;
+		s = cur->ev ? cur->ev->name : cur->timer_name;
 		break;
 	case KP_EV_ARGSTR:
 		if (!cur->ev)
@@ -157,7 +157,7 @@ static void vm_stopped(struct engine_session *es, int r)
 	uv_timer_start(&es->end_timer, on_end_timer, 0, 0);
 }
 
-static bool run_probe(struct engine_session *es, unsigned int probe)
+bool eu_run_probe(struct engine_session *es, unsigned int probe)
 {
 	int r;
 
@@ -174,7 +174,7 @@ void eu_run_probes(struct engine_session *es, const struct eu_event *ev)
 	unsigned int i;
 
 	for (i = 0; i < ev->nprobes; i++)
-		if (!run_probe(es, ev->probes[i]))
+		if (!eu_run_probe(es, ev->probes[i]))
 			return;
 }
 
@@ -327,8 +327,8 @@ static void on_tick(uv_poll_t *p, int status, int events)
 	kev->nargs = 0;
 	es->cur.ev = NULL;
 	es->cur.task = NULL;
-	es->cur.tick_name = tk->name;
-	while (n-- && es->state == EU_RUNNING && run_probe(es, tk->probe))
+	es->cur.timer_name = tk->name;
+	while (n-- && es->state == EU_RUNNING && eu_run_probe(es, tk->probe))
 		;
 	es->cpu_ns += thread_cpu_ns() - t0;
 }
@@ -442,6 +442,21 @@ static int add_tick(struct engine_session *es, unsigned int probe,
 	return 0;
 }
 
+static int add_profile(struct engine_session *es, unsigned int probe,
+		       const struct kp_probe_info *info)
+{
+	struct eu_profile *n;
+
+	n = realloc(es->profiles, (es->nprofiles + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	es->profiles = n;
+	es->profiles[es->nprofiles++] = (struct eu_profile){
+		.probe = probe, .name = info->spec, .period_ns = info->period_ns
+	};
+	return 0;
+}
+
 /* Every probe of the chunk, checked and resolved before anything runs. */
 static int resolve_probes(struct engine_session *es, char *err, size_t errlen)
 {
@@ -461,11 +476,7 @@ static int resolve_probes(struct engine_session *es, char *err, size_t errlen)
 			r = add_tick(es, i, &info, err, errlen);
 			break;
 		case KP_PROBE_PROFILE:
-			snprintf(err, errlen,
-				 "%s: profile probes are not supported by the "
-				 "user engine yet",
-				 info.spec);
-			r = -EOPNOTSUPP;
+			r = add_profile(es, i, &info);
 			break;
 		default: /* trace_end runs from finish() */
 			r = 0;
@@ -508,6 +519,8 @@ static void destroy(struct engine_session *es)
 		if (es->ticks[i].fd >= 0)
 			close(es->ticks[i].fd);
 	free(es->ticks);
+	free(es->profiles);
+	free(es->ring_profile);
 	if (es->target_fd >= 0)
 		close(es->target_fd);
 	if (es->nfds || es->rings)

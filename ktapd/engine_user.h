@@ -98,14 +98,21 @@ struct eu_tick {
 	uint64_t period_ns;
 };
 
+/* A profile-N probe: a cpu-clock perf event per CPU, in rings of its own. */
+struct eu_profile {
+	unsigned int probe;
+	const char *name; /* "profile-1ms" */
+	uint64_t period_ns;
+};
+
 /* What str_field needs about the event being handled. */
 struct eu_current {
 	struct engine_session *es;
-	const struct eu_event *ev; /* NULL for a tick */
+	const struct eu_event *ev; /* NULL for a tick or a profile sample */
 	const unsigned char *raw;
 	uint32_t rawlen;
 	struct eu_task *task; /* NULL for a tick */
-	const char *tick_name;
+	const char *timer_name; /* the tick or profile probe's name */
 	int cpu;
 };
 
@@ -139,9 +146,12 @@ struct engine_session {
 	/* perf (engine_user_perf.c) */
 	int *fds;
 	size_t nfds;
-	struct perf_ring *rings; /* one per CPU traced */
+	/* One per online CPU (task records, tracepoints), then one per
+	 * profile probe and CPU traced. */
+	struct perf_ring *rings;
 	int *ring_fds; /* the fd each ring is mapped from */
 	int *ring_cpus;
+	int *ring_profile; /* index in profiles, or -1 */
 	uv_poll_t *polls;
 	unsigned int nrings;
 	unsigned int *heap; /* rings ordered by their next record's time */
@@ -150,6 +160,8 @@ struct engine_session {
 
 	struct eu_tick *ticks;
 	unsigned int nticks;
+	struct eu_profile *profiles;
+	unsigned int nprofiles;
 
 	struct kp_event kev; /* the event handed to the VM, reused */
 	struct eu_current cur;
@@ -232,7 +244,11 @@ void eu_perf_release(struct engine_session *es);
 /* Handle up to budget records in time order; true if more are waiting. */
 bool eu_perf_drain(struct engine_session *es, size_t budget);
 
-/* engine_user.c: run ev's probes for the event in es->kev / es->cur. */
+/*
+ * engine_user.c: run a probe (or ev's probes) for the event in es->kev and
+ * es->cur; false once the VM said stop.
+ */
+bool eu_run_probe(struct engine_session *es, unsigned int probe);
 void eu_run_probes(struct engine_session *es, const struct eu_event *ev);
 
 #endif /* KTAPD_ENGINE_USER_H */

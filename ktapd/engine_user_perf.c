@@ -165,9 +165,6 @@ static int build_by_id(struct engine_session *es, unsigned int *ndirect)
 	return 0;
 }
 
-/* Side-band rings (-C: the other CPUs) carry only task records. */
-#define EU_SIDEBAND_RING_MAX (256u << 10)
-
 static void attr_init(struct perf_event_attr *a, const struct engine_session *es,
 		      uint32_t type, uint64_t config, size_t ring_bytes)
 {
@@ -201,35 +198,41 @@ static int fds_push(struct engine_session *es, int fd)
 	return 0;
 }
 
+/* Side-band rings (-C: the other CPUs) carry only task records. */
+#define EU_SIDEBAND_RING_MAX (256u << 10)
+/* A profile ring gets a sample per period: small is plenty. */
+#define EU_PROFILE_RING (64u << 10)
+
 static size_t ring_bytes(const struct engine_session *es, unsigned int ri)
 {
-	if (es->cpu < 0 || es->ring_cpus[ri] == es->cpu ||
-	    es->ring_size <= EU_SIDEBAND_RING_MAX)
-		return es->ring_size;
-	return EU_SIDEBAND_RING_MAX;
+	size_t max = es->ring_profile[ri] >= 0 ? EU_PROFILE_RING :
+		     es->cpu >= 0 && es->ring_cpus[ri] != es->cpu ?
+						   EU_SIDEBAND_RING_MAX :
+						   es->ring_size;
+
+	return es->ring_size < max ? es->ring_size : max;
+}
+
+static const char *for_target(pid_t tid)
+{
+	return tid > 0 ? " for the target" : "";
 }
 
 /*
- * The ring of CPU ri (for thread tid) starts with a dummy software event
- * that reports task records (exec, comm changes, fork, exit) for
- * execname; every CPU has one, even with -C, as tasks move between CPUs.
+ * Open an event of ring ri (for thread tid): the first one maps the ring,
+ * the others write into it (PERF_EVENT_IOC_SET_OUTPUT). what names the
+ * event in messages.
  */
-static int open_sideband(struct engine_session *es, pid_t tid,
-			 unsigned int ri, char *err, size_t errlen)
+static int open_into_ring(struct engine_session *es, struct perf_event_attr *a,
+			  pid_t tid, unsigned int ri, const char *what,
+			  char *err, size_t errlen)
 {
-	struct perf_event_attr attr;
-	size_t size = ring_bytes(es, ri);
-	int fd, r;
+	int cpu = es->ring_cpus[ri], fd, r;
 
-	attr_init(&attr, es, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY, size);
-	attr.comm = 1;
-	attr.comm_exec = 1;
-	attr.task = 1;
-	fd = perf_event_open_fd(&attr, tid, es->ring_cpus[ri], -1);
+	fd = perf_event_open_fd(a, tid, cpu, -1);
 	if (fd < 0) {
-		snprintf(err, errlen, "perf_event_open on CPU %d%s failed: %s",
-			 es->ring_cpus[ri], tid > 0 ? " for the target" : "",
-			 strerror(-fd));
+		snprintf(err, errlen, "%sperf_event_open on CPU %d%s failed: %s",
+			 what, cpu, for_target(tid), strerror(-fd));
 		return fd;
 	}
 	r = fds_push(es, fd);
@@ -238,23 +241,42 @@ static int open_sideband(struct engine_session *es, pid_t tid,
 		return r;
 	}
 	if (es->rings[ri].meta) {
-		/* -p: the next thread of the target, into the same ring */
 		if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, es->ring_fds[ri]) < 0) {
 			r = -errno;
-			snprintf(err, errlen, "cannot share the ring of CPU %d: %s",
-				 es->ring_cpus[ri], strerror(-r));
+			snprintf(err, errlen,
+				 "%scannot share the ring of CPU %d: %s", what,
+				 cpu, strerror(-r));
 			return r;
 		}
-		return 0;
+		return fd;
 	}
-	r = perf_ring_map(&es->rings[ri], fd, size);
+	r = perf_ring_map(&es->rings[ri], fd, ring_bytes(es, ri));
 	if (r < 0) {
-		snprintf(err, errlen, "cannot map a %zu-byte perf ring on CPU %d: %s",
-			 size, es->ring_cpus[ri], strerror(-r));
+		snprintf(err, errlen,
+			 "cannot map a %zu-byte perf ring on CPU %d: %s",
+			 ring_bytes(es, ri), cpu, strerror(-r));
 		return r;
 	}
 	es->ring_fds[ri] = fd;
-	return 0;
+	return fd;
+}
+
+/*
+ * Each CPU's main ring starts with a dummy software event that reports
+ * task records (exec, comm changes, fork, exit) for execname; every CPU
+ * has one, even with -C, as tasks move between CPUs.
+ */
+static int open_sideband(struct engine_session *es, pid_t tid,
+			 unsigned int ri, char *err, size_t errlen)
+{
+	struct perf_event_attr attr;
+
+	attr_init(&attr, es, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY,
+		  ring_bytes(es, ri));
+	attr.comm = 1;
+	attr.comm_exec = 1;
+	attr.task = 1;
+	return open_into_ring(es, &attr, tid, ri, "", err, errlen);
 }
 
 static int open_tracepoint(struct engine_session *es,
@@ -262,39 +284,96 @@ static int open_tracepoint(struct engine_session *es,
 			   unsigned int ri, char *err, size_t errlen)
 {
 	struct perf_event_attr attr;
-	char fbuf[1024];
+	char fbuf[1024], what[256];
 	const char *filter;
-	int fd, r;
+	int fd;
 
 	attr_init(&attr, es, PERF_TYPE_TRACEPOINT, (uint64_t)ev->id,
 		  ring_bytes(es, ri));
 	attr.sample_period = 1;
-	fd = perf_event_open_fd(&attr, tid, es->ring_cpus[ri], -1);
-	if (fd < 0) {
-		snprintf(err, errlen,
-			 "event '%s:%s': perf_event_open on CPU %d%s failed: "
-			 "%s",
-			 ev->tep->system, ev->name, es->ring_cpus[ri],
-			 tid > 0 ? " for the target" : "", strerror(-fd));
+	snprintf(what, sizeof(what), "event '%s:%s': ", ev->tep->system,
+		 ev->name);
+	fd = open_into_ring(es, &attr, tid, ri, what, err, errlen);
+	if (fd < 0)
 		return fd;
-	}
-	r = fds_push(es, fd);
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, es->ring_fds[ri]) < 0) {
-		r = -errno;
-		snprintf(err, errlen,
-			 "event '%s:%s': cannot share the ring of CPU %d: %s",
-			 ev->tep->system, ev->name, es->ring_cpus[ri],
-			 strerror(-r));
-		return r;
-	}
 	filter = eu_event_filter(ev, fbuf, sizeof(fbuf));
 	/* Only an optimization: the demux drops what a filter would have. */
 	if (filter && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter) < 0)
 		log_debug_errno(-errno, "Failed to set filter '%s': %m", filter);
+	return 0;
+}
+
+/* profile-N: cpu-clock, sampling whatever runs every N ns of CPU time. */
+static int open_profile(struct engine_session *es, pid_t tid, unsigned int ri,
+			char *err, size_t errlen)
+{
+	const struct eu_profile *pr = &es->profiles[es->ring_profile[ri]];
+	struct perf_event_attr attr;
+	char what[128];
+	int fd;
+
+	attr_init(&attr, es, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK,
+		  ring_bytes(es, ri));
+	attr.sample_period = pr->period_ns;
+	snprintf(what, sizeof(what), "%s: ", pr->name);
+	fd = open_into_ring(es, &attr, tid, ri, what, err, errlen);
+	return fd < 0 ? fd : 0;
+}
+
+/*
+ * The rings: one per online CPU, then one per profile probe and traced
+ * CPU. Returns the number of traced CPUs among cpus[0..ncpus).
+ */
+static int rings_alloc(struct engine_session *es, const int *cpus, int ncpus)
+{
+	unsigned int ri, k;
+	int c, ntraced = es->cpu >= 0 ? 1 : ncpus;
+
+	es->nrings = (unsigned int)(ncpus + (int)es->nprofiles * ntraced);
+	es->rings = calloc(es->nrings, sizeof(*es->rings));
+	es->ring_fds = calloc(es->nrings, sizeof(*es->ring_fds));
+	es->ring_cpus = calloc(es->nrings, sizeof(*es->ring_cpus));
+	es->ring_profile = calloc(es->nrings, sizeof(*es->ring_profile));
+	es->polls = calloc(es->nrings, sizeof(*es->polls));
+	es->heap = calloc(es->nrings, sizeof(*es->heap));
+	es->heap_time = calloc(es->nrings, sizeof(*es->heap_time));
+	if (!es->rings || !es->ring_fds || !es->ring_cpus ||
+	    !es->ring_profile || !es->polls || !es->heap || !es->heap_time)
+		return -ENOMEM;
+	ri = 0;
+	for (c = 0; c < ncpus; c++, ri++) {
+		es->ring_cpus[ri] = cpus[c];
+		es->ring_profile[ri] = -1;
+	}
+	for (k = 0; k < es->nprofiles; k++)
+		for (c = 0; c < ncpus; c++) {
+			if (es->cpu >= 0 && cpus[c] != es->cpu)
+				continue;
+			es->ring_cpus[ri] = cpus[c];
+			es->ring_profile[ri++] = (int)k;
+		}
+	return 0;
+}
+
+/* Everything ring ri carries, for thread tid (-1: all). */
+static int open_ring(struct engine_session *es, unsigned int ri, pid_t tid,
+		     char *err, size_t errlen)
+{
+	unsigned int i;
+	int r;
+
+	if (es->ring_profile[ri] >= 0)
+		return open_profile(es, tid, ri, err, errlen);
+	r = open_sideband(es, tid, ri, err, errlen);
+	if (r < 0 || (es->cpu >= 0 && es->ring_cpus[ri] != es->cpu))
+		return r;
+	for (i = 0; i < es->nevents; i++) {
+		if (!es->events[i]->direct)
+			continue;
+		r = open_tracepoint(es, es->events[i], tid, ri, err, errlen);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -306,7 +385,7 @@ int eu_perf_open(struct engine_session *es, char *err, size_t errlen)
 	int ncpus, ntids, t, r;
 
 	r = build_by_id(es, &ndirect);
-	if (r < 0 || !ndirect)
+	if (r < 0 || (!ndirect && !es->nprofiles))
 		return r;
 	ncpus = online_cpus(&cpus);
 	if (ncpus <= 0) {
@@ -326,36 +405,19 @@ int eu_perf_open(struct engine_session *es, char *err, size_t errlen)
 			 es->target_pid);
 		return ntids < 0 ? ntids : -ESRCH;
 	}
-	raise_fd_limit((size_t)(ndirect + 1) * (size_t)ncpus * (size_t)ntids);
-
-	es->nrings = (unsigned int)ncpus;
-	es->rings = calloc(es->nrings, sizeof(*es->rings));
-	es->ring_fds = calloc(es->nrings, sizeof(*es->ring_fds));
-	es->polls = calloc(es->nrings, sizeof(*es->polls));
-	es->heap = calloc(es->nrings, sizeof(*es->heap));
-	es->heap_time = calloc(es->nrings, sizeof(*es->heap_time));
-	es->ring_cpus = TAKE_PTR(cpus);
-	if (!es->rings || !es->ring_fds || !es->polls || !es->heap ||
-	    !es->heap_time)
-		return -ENOMEM;
+	raise_fd_limit((size_t)(ndirect + 1 + es->nprofiles) *
+		       (size_t)ncpus * (size_t)ntids);
+	r = rings_alloc(es, cpus, ncpus);
+	if (r < 0)
+		return r;
 	for (ri = 0; ri < es->nrings; ri++)
 		for (t = 0; t < ntids; t++) {
-			r = open_sideband(es, tids[t], ri, err, errlen);
+			r = open_ring(es, ri, tids[t], err, errlen);
 			/* A thread of the target that exited meanwhile. */
 			if (r == -ESRCH && tids[t] != es->target_pid)
 				continue;
 			if (r < 0)
 				return r;
-			if (es->cpu >= 0 && es->ring_cpus[ri] != es->cpu)
-				continue;
-			for (i = 0; i < es->nevents; i++) {
-				if (!es->events[i]->direct)
-					continue;
-				r = open_tracepoint(es, es->events[i], tids[t],
-						    ri, err, errlen);
-				if (r < 0)
-					return r;
-			}
 		}
 	return 0;
 }
@@ -430,9 +492,30 @@ static void fire(struct engine_session *es, const struct eu_event *ev,
 	eu_run_probes(es, ev);
 }
 
-static void on_sample(struct engine_session *es, const unsigned char *p,
-		      uint32_t size, int32_t cpu)
+/* A profile-N sample: whatever task the CPU was running. */
+static void fire_profile(struct engine_session *es,
+			 const struct eu_profile *pr, int32_t pid, int32_t tid,
+			 int32_t cpu)
 {
+	struct kp_event *kev = &es->kev;
+	struct eu_task *task = eu_tasks_get(&es->tasks, tid);
+
+	kev->pid = pid;
+	kev->tid = tid;
+	kev->cpu = cpu;
+	kev->uid = task ? task->uid : -1;
+	kev->nargs = 0;
+	es->cur.ev = NULL;
+	es->cur.task = task;
+	es->cur.timer_name = pr->name;
+	es->cur.cpu = cpu;
+	eu_run_probe(es, pr->probe);
+}
+
+static void on_sample(struct engine_session *es, const unsigned char *p,
+		      uint32_t size, unsigned int ri)
+{
+	int32_t cpu = es->ring_cpus[ri];
 	const struct eu_event *ev, *sev;
 	uint32_t pid, tid, rawlen;
 	const unsigned char *raw;
@@ -447,6 +530,11 @@ static void on_sample(struct engine_session *es, const unsigned char *p,
 	memcpy(&tid, p + SAMPLE_PID + 4, 4);
 	memcpy(&rawlen, p + SAMPLE_RAW_SIZE, 4);
 	raw = p + SAMPLE_RAW;
+	if (es->ring_profile[ri] >= 0) {
+		fire_profile(es, &es->profiles[es->ring_profile[ri]],
+			     (int32_t)pid, (int32_t)tid, cpu);
+		return;
+	}
 	if (rawlen < 8 || rawlen > size - SAMPLE_RAW) {
 		es->dropped++;
 		return;
@@ -477,7 +565,7 @@ static void on_record(struct engine_session *es, unsigned int ri,
 
 	switch (h->type) {
 	case PERF_RECORD_SAMPLE:
-		on_sample(es, p, h->size, es->ring_cpus[ri]);
+		on_sample(es, p, h->size, ri);
 		break;
 	case PERF_RECORD_COMM:
 		/* u32 pid, tid, char comm[] (NUL-padded), sample_id */

@@ -207,7 +207,6 @@ def unknown_events():
          "event 'probe:do_sys_open': kprobes are not"),
         ('trace probe:/bin/true:main {}', 'uprobes are not supported'),
         ('trace sdt:/bin/true:x {}', 'sdt markers are not supported'),
-        ('profile-1ms {}', 'profile probes are not supported'),
     ]
     for script, msg in cases:
         r = drive('print("main ran")\n' + script, check=False)
@@ -287,6 +286,25 @@ trace_end { printf("T\\t%d\\t%d\\n", a, b) }''', '--duration', '1000')
     expect(5 * a <= b <= 12 * a + 10, 'tick-10ms %d vs tick-100ms %d'
            % (b, a), r)
     expect(r.stats.get('nprobes') == '2', 'nprobes %s' % r.stats, r)
+
+
+@case
+def profile():
+    """profile-N samples whatever runs, every N of CPU time, on every CPU:
+    a workload spinning 400 ms gets about 400 samples of 1 ms; with
+    --target only its samples come."""
+    script = '''
+var s = {}
+profile-1ms { s[execname] += 1; if (probename != "profile-1ms") { print("BAD", probename) } }
+trace_end { for (k, v in pairs(s)) { printf("S\\t%s\\t%d\\n", k, v) } }'''
+    r = drive(script, cmd=workload('spin', 400))
+    got = {f[0]: int(f[1]) for f in r.lines('S')}
+    expect(200 <= got.get('workload', 0) <= 450, 'samples %s' % got, r)
+    expect('BAD' not in r.out, 'probename', r)
+    r = drive(script, '--target', cmd=workload('spin', 200))
+    got = {f[0]: int(f[1]) for f in r.lines('S')}
+    expect(list(got) == ['workload'] and 100 <= got['workload'] <= 250,
+           'samples with --target %s' % got, r)
 
 
 @case
