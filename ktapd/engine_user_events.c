@@ -255,7 +255,10 @@ static int resolve_one(void *arg, const char *sys, const char *name)
 	return 0;
 }
 
-/* Refuse, by name, what this engine cannot trace. */
+/*
+ * Refuse, by name, what this engine cannot trace: to the daemon these are
+ * events not found (-ENOENT) like any other.
+ */
 static int check_kind(const char *item, char *err, size_t errlen)
 {
 	if (strncmp(item, "probe:", 6) == 0) {
@@ -274,21 +277,21 @@ static int check_kind(const char *item, char *err, size_t errlen)
 				 "event '%s': kprobes are not supported by "
 				 "the user engine yet",
 				 item);
-		return -EOPNOTSUPP;
+		return -ENOENT;
 	}
 	if (strncmp(item, "sdt:", 4) == 0) {
 		snprintf(err, errlen,
 			 "event '%s': sdt markers are not supported by the "
 			 "user engine yet",
 			 item);
-		return -EOPNOTSUPP;
+		return -ENOENT;
 	}
 	if (strncmp(item, "ftrace:", 7) == 0) {
 		snprintf(err, errlen,
 			 "event '%s': the function tracer is not supported "
 			 "by the user engine",
 			 item);
-		return -EOPNOTSUPP;
+		return -ENOENT;
 	}
 	return 0;
 }

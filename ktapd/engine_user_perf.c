@@ -459,6 +459,7 @@ void eu_perf_release(struct engine_session *es)
 	perf_close_async(TAKE_PTR(es->fds), es->nfds, TAKE_PTR(es->rings),
 			 es->nrings);
 	es->nfds = 0;
+	es->nrings = 0;
 }
 
 static void fire(struct engine_session *es, const struct eu_event *ev,
