@@ -95,7 +95,7 @@ int cmd_attach(int argc, char **argv)
 		.link = &link,
 		.session = session,
 		.workload_pidfd = -1,
-		.out = { .f = stdout,
+		.out = { .f = o.json ? NULL : stdout,
 			 .json = o.json,
 			 .timestamps = timestamps,
 			 .at_line_start = true,

@@ -275,7 +275,7 @@ int run_session(const struct run_request *rq)
 		.stop_on_signal = true,
 		.workload_pidfd = w.pidfd,
 		.stopping = idle,
-		.out = { .f = rq->out,
+		.out = { .f = rq->client.json ? NULL : rq->out,
 			 .json = rq->client.json,
 			 .timestamps = rq->timestamps,
 			 .at_line_start = true },
