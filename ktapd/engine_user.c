@@ -570,7 +570,8 @@ static int load_chunk(struct engine_session *es,
 	}
 	r = kp_vm_load(es->vm, cfg->chunk, cfg->chunk_len, &verr);
 	if (r == -EINVAL)
-		snprintf(err, errlen, "bytecode rejected: function %d, pc %d: %s",
+		snprintf(err, errlen,
+			 "bytecode rejected: function %d, pc %d: %s",
 			 verr.func, verr.pc, verr.reason);
 	else if (r == -ENOMEM)
 		snprintf(err, errlen, "the chunk does not fit in an arena of "

@@ -136,8 +136,9 @@ static int event_get(struct engine_session *es, const char *sys,
 		snprintf(path, sizeof(path), "events/%s/%s/format", sys, name);
 		r = tracefs_read(path, &fmt, &len);
 		if (r < 0) {
-			snprintf(err, errlen, "event '%s:%s': cannot read %s: %s",
-				 sys, name, path, strerror(-r));
+			snprintf(err, errlen,
+				 "event '%s:%s': cannot read %s: %s", sys, name,
+				 path, strerror(-r));
 			return r;
 		}
 		if (tep_parse_event(es->tep, fmt, len, sys) != 0 ||
@@ -163,7 +164,8 @@ static int event_get(struct engine_session *es, const char *sys,
 	ev->id = tev->id;
 	layout_args(ev);
 	if (strcmp(sys, "syscalls") == 0) {
-		if (strncmp(name, SYS_ENTER_PREFIX, strlen(SYS_ENTER_PREFIX)) == 0)
+		if (strncmp(name, SYS_ENTER_PREFIX,
+			    strlen(SYS_ENTER_PREFIX)) == 0)
 			ev->kind = EU_EVENT_SYS_ENTER;
 		else if (strncmp(name, SYS_EXIT_PREFIX,
 				 strlen(SYS_EXIT_PREFIX)) == 0)

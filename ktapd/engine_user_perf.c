@@ -31,7 +31,7 @@
  * throttled and silently drop real hits.
  */
 #define EU_SAMPLE_TYPE                                                         \
-	(PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_PERIOD |              \
+	(PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_PERIOD |             \
 	 PERF_SAMPLE_RAW)
 
 /*
@@ -138,7 +138,8 @@ static void raise_fd_limit(size_t nfds)
 	    rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-			log_debug_errno(-errno, "Failed to raise RLIMIT_NOFILE: %m");
+			log_debug_errno(-errno,
+					"Failed to raise RLIMIT_NOFILE: %m");
 	}
 }
 
@@ -165,8 +166,9 @@ static int build_by_id(struct engine_session *es, unsigned int *ndirect)
 	return 0;
 }
 
-static void attr_init(struct perf_event_attr *a, const struct engine_session *es,
-		      uint32_t type, uint64_t config, size_t ring_bytes)
+static void attr_init(struct perf_event_attr *a,
+		      const struct engine_session *es, uint32_t type,
+		      uint64_t config, size_t ring_bytes)
 {
 	*a = (struct perf_event_attr){ 0 };
 	a->size = sizeof(*a);
@@ -231,8 +233,9 @@ static int open_into_ring(struct engine_session *es, struct perf_event_attr *a,
 
 	fd = perf_event_open_fd(a, tid, cpu, -1);
 	if (fd < 0) {
-		snprintf(err, errlen, "%sperf_event_open on CPU %d%s failed: %s",
-			 what, cpu, for_target(tid), strerror(-fd));
+		snprintf(err, errlen,
+			 "%sperf_event_open on CPU %d%s failed: %s", what, cpu,
+			 for_target(tid), strerror(-fd));
 		return fd;
 	}
 	r = fds_push(es, fd);
@@ -241,7 +244,8 @@ static int open_into_ring(struct engine_session *es, struct perf_event_attr *a,
 		return r;
 	}
 	if (es->rings[ri].meta) {
-		if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, es->ring_fds[ri]) < 0) {
+		r = ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, es->ring_fds[ri]);
+		if (r < 0) {
 			r = -errno;
 			snprintf(err, errlen,
 				 "%scannot share the ring of CPU %d: %s", what,
@@ -299,7 +303,8 @@ static int open_tracepoint(struct engine_session *es,
 	filter = eu_event_filter(ev, fbuf, sizeof(fbuf));
 	/* Only an optimization: the demux drops what a filter would have. */
 	if (filter && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter) < 0)
-		log_debug_errno(-errno, "Failed to set filter '%s': %m", filter);
+		log_debug_errno(-errno, "Failed to set filter '%s': %m",
+				filter);
 	return 0;
 }
 

@@ -192,7 +192,8 @@ static int usage(void)
 {
 	fputs("usage: engine_drive [-p PID] [-C CPU] [--target] [--ring BYTES]"
 	      " [--duration MS]\n"
-	      "                    [--linger MS] [--arg V]... [--stats] [--dump]"
+	      "                    [--linger MS] [--arg V]... [--stats]"
+	      " [--dump]"
 	      " (-e TEXT | script.kp)\n"
 	      "                    [-- cmd args...]\n",
 	      stderr);
