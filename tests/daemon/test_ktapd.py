@@ -387,6 +387,47 @@ def test_invalid_arguments(s, d):
     d.alive()
 
 
+def test_random_input(s, d):
+    """Seeded random calls and bytes; every connection still answers a GetInfo sent after them."""
+    import random
+    rnd = random.Random(20241123)
+    methods = ['io.ktap.Submit', 'io.ktap.Attach', 'io.ktap.List', 'io.ktap.Dump', 'io.ktap.Stop',
+               'io.ktap.Status', 'org.varlink.service.GetInfo',
+               'org.varlink.service.GetInterfaceDescription', 'io.ktap.', '.', '']
+    values = [None, True, False, 0, -1, 1 << 63 - 1, -(1 << 63), 1 << 64, 1.5, '', 'x' * 300, '1', 'QUJD',
+              [], {}, [1, 'x'], {'a': {'b': []}}, '\u0000', '\u00ff\u20ac']
+    keys = ['chunk', 'name', 'args', 'keep', 'options', 'session', 'cursor', 'follow', 'interface',
+            'arena_size', 'cpu', 'backlog_size', 'insn_budget', 'target_pid', 'ring_size', 'bogus']
+
+    def obj(depth=0):
+        return {rnd.choice(keys): obj(depth + 1) if depth < 2 and rnd.random() < 0.3 else rnd.choice(values)
+                for _ in range(rnd.randint(0, 4))}
+
+    for _ in range(3000):
+        c = d.conn()
+        data = b''
+        for _ in range(rnd.randint(1, 4)):
+            r = rnd.random()
+            call = {'method': rnd.choice(methods), 'parameters': obj()}
+            if r < 0.5:
+                if rnd.random() < 0.3:
+                    call['more'] = rnd.choice([True, False, 1])
+                if rnd.random() < 0.2:
+                    call['oneway'] = True
+                data += json.dumps(call).encode() + b'\0'
+            elif r < 0.8:
+                data += bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 100))) + b'\0'
+            else:
+                m = json.dumps(call).encode()
+                data += m[:rnd.randint(0, len(m))] + b'\0'
+        c.send_raw(data)
+        c.send('org.varlink.service.GetInfo')
+        while 'product' not in c.recv().get('parameters', {}):
+            pass
+        c.close()
+    d.alive()
+
+
 def test_pipelined_and_oneway(s, d):
     c = d.conn()
     c.send_raw(b''.join(json.dumps(m).encode() + b'\0' for m in (
@@ -878,6 +919,7 @@ TESTS = [
     test_unknown_session,
     test_event_not_found,
     test_invalid_arguments,
+    test_random_input,
     test_pipelined_and_oneway,
     test_fragments_and_half_close,
     test_over_a_pipe,
