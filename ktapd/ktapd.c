@@ -135,12 +135,12 @@ static int parse_argv(int argc, char **argv)
 	};
 	struct session_limits *l = &arg.limits;
 	uint64_t v;
-	int c;
+	int c, idx;
 
-	while ((c = getopt_long(argc, argv, "vhV", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "vhV", options, &idx)) >= 0) {
 		if (c >= ARG_ARENA_SIZE && parse_size(optarg, &v) < 0) {
-			log_error("Invalid number for %s: %s", argv[optind - 1],
-				  optarg);
+			log_error("Invalid number for --%s: %s",
+				  options[idx].name, optarg);
 			return -EINVAL;
 		}
 		switch (c) {
