@@ -690,6 +690,12 @@ static void conn_process(struct vl_conn *c)
 		memmove(c->in, c->in + off, c->in_len - off);
 		c->in_len -= off;
 	}
+	if (!c->in_len && c->in_cap > 4 * VL_READ_STEP) {
+		/* A big call (a chunk) is done: do not hold its buffer. */
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
 	if (c->draining || c->server->stopping)
 		return;
 	if (conn_queued(c) > VL_QUEUE_MAX || c->in_len > VL_MESSAGE_MAX)
