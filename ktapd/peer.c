@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Access control from the peer's credentials. */
+#include <errno.h>
 #include <grp.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "peer.h"
 
 bool peer_is_root(const struct vl_peer *p)
@@ -18,12 +20,25 @@ bool peer_is_root(const struct vl_peer *p)
 static bool ktap_gid(gid_t *gid)
 {
 	struct group grp, *res = NULL;
-	char buf[4096];
+	size_t size = 4096;
 
-	if (getgrnam_r(KTAP_GROUP, &grp, buf, sizeof(buf), &res) != 0 || !res)
-		return false;
-	*gid = res->gr_gid;
-	return true;
+	/* A group with many members needs a bigger buffer: ERANGE. */
+	for (;;) {
+		_cleanup_free_ char *buf = malloc(size);
+		int r;
+
+		if (!buf)
+			return false;
+		r = getgrnam_r(KTAP_GROUP, &grp, buf, size, &res);
+		if (r == ERANGE && size < (1u << 24)) {
+			size *= 2;
+			continue;
+		}
+		if (r != 0 || !res)
+			return false;
+		*gid = res->gr_gid;
+		return true;
+	}
 }
 
 bool peer_may_submit(const struct vl_peer *p)
