@@ -291,7 +291,7 @@ trace_end { printf("T\\t%d\\t%d\\n", a, b) }''', '--duration', '1000')
 @case
 def profile():
     """profile-N samples whatever runs, every N of CPU time, on every CPU:
-    a workload spinning 400 ms gets about 400 samples of 1 ms; with
+    a workload burning 400 ms of CPU gets about 400 samples of 1 ms; with
     --target only its samples come."""
     script = '''
 var s = {}

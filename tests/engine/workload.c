@@ -7,7 +7,8 @@
  *     open PATH N      open(PATH) and close() it, N times
  *     getppid N        N getppid()
  *     read N           N one-byte read()s from /dev/zero
- *     spin MS          burn the CPU for MS milliseconds
+ *     spin MS          burn MS milliseconds of CPU time (however busy the
+ *                      machine is)
  *     sleep MS         sleep MS milliseconds
  *     fork N           N children that exit at once (each waited for)
  *     rename NAME      prctl(PR_SET_NAME, NAME)
@@ -31,12 +32,17 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
+static double seconds(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double now(void)
+{
+	return seconds(CLOCK_MONOTONIC);
 }
 
 static void *thread_main(void *arg)
@@ -111,9 +117,10 @@ int main(int argc, char **argv)
 					return 1;
 			close(fd);
 		} else if (!strcmp(step, "spin")) {
-			double end = now() + (double)n / 1e3;
+			double end = seconds(CLOCK_THREAD_CPUTIME_ID) +
+				     (double)n / 1e3;
 
-			while (now() < end)
+			while (seconds(CLOCK_THREAD_CPUTIME_ID) < end)
 				;
 		} else if (!strcmp(step, "sleep")) {
 			usleep((useconds_t)(n * 1000));
