@@ -184,8 +184,10 @@ static int stream_reply(struct follow *f, struct vlc_reply *reply,
 	return 1;
 }
 
-/* Stop's own copy of the output it produced is not needed: the stream
- * brings it. */
+/*
+ * Stop's own copy of the output it produced is not needed: the stream
+ * brings it.
+ */
 void stream_stop_session(struct client_link *link, const char *session)
 {
 	struct vlc *c = client_control(link);
@@ -201,6 +203,11 @@ void stream_stop_session(struct client_link *link, const char *session)
 		      strcmp(reply.error, "io.ktap.SessionNotFound")))
 		client_call_failed(link, r, &reply, session);
 	vlc_reply_release(&reply);
+	/*
+	 * Signals that came while Stop was on its way ask for the same
+	 * (timeout(1), for one, sends its signal twice).
+	 */
+	signals_pending();
 }
 
 static void flush_output(struct stream_out *o)

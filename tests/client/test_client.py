@@ -285,6 +285,12 @@ def test_run_sigint_prints_trace_end(s):
         n = int(lines[-1].split()[1])
         assert lines[:-1] == ['tick %d' % i for i in range(1, n + 1)], (sig, out)
         assert s.sessions() == [], s.sessions()
+    # timeout(1) signals its command and then its whole group: one request.
+    r = subprocess.run(['timeout', '-s', 'INT', '0.3', s.args.ktapctl, 'run',
+                        s.script('ticker.kp')], capture_output=True, text=True,
+                       env=s.env(), timeout=15)
+    assert r.stdout.splitlines()[-1].startswith('end '), (r.stdout, r.stderr)
+    assert 'interrupted' not in r.stderr, r.stderr
 
 
 # ---- submit, list, attach, dump, stop, status ----
