@@ -812,23 +812,25 @@ def test_sigterm_runs_trace_end(s, d):
     # Its own daemon: this one is stopped.
     tmp = tempfile.mkdtemp(dir=s.tmp)
     d2 = Daemon(s.args.ktapd, tmp)
-    c = d2.conn()
-    c.send('io.ktap.Submit', s.submit_params('ticker.kp', name='t'), more=True)
-    c.reply()
-    c.reply()
-    d2.proc.send_signal(signal.SIGTERM)
-    out = []
-    while True:
-        m = c.reply()
-        out.append(m['parameters'])
-        if not m.get('continues'):
-            break
-    assert records_text(out).splitlines()[-1].startswith('end '), records_text(out)
-    assert out[-1]['end']['exit_status'] == 0, out[-1]
-    c.close()
-    # It exits by itself once its clients have their last replies.
-    assert d2.proc.wait(15) == 0, 'ktapd exited with %s' % d2.proc.returncode
-    d2.stop()
+    try:
+        c = d2.conn()
+        c.send('io.ktap.Submit', s.submit_params('ticker.kp', name='t'), more=True)
+        c.reply()
+        c.reply()
+        d2.proc.send_signal(signal.SIGTERM)
+        out = []
+        while True:
+            m = c.reply()
+            out.append(m['parameters'])
+            if not m.get('continues'):
+                break
+        assert records_text(out).splitlines()[-1].startswith('end '), records_text(out)
+        assert out[-1]['end']['exit_status'] == 0, out[-1]
+        c.close()
+        # It exits by itself once its clients have their last replies.
+        assert d2.proc.wait(15) == 0, 'ktapd exited with %s' % d2.proc.returncode
+    finally:
+        d2.stop()
 
 
 def test_systemd_notify(s, d):
@@ -846,15 +848,17 @@ def test_systemd_notify(s, d):
         'WATCHDOG_USEC': '200000',
         'JOURNAL_STREAM': '%d:%d' % (st.st_dev, st.st_ino)})
     seen = []
-    while sum('WATCHDOG=1' in m for m in seen) < 3:
-        seen.append(notify.recv(4096).decode())
-    assert seen[0] == 'READY=1', seen
-    assert any(m.startswith('STATUS=') for m in seen), seen
-    d2.proc.send_signal(signal.SIGTERM)
-    while not any('STOPPING=1' in m for m in seen):
-        seen.append(notify.recv(4096).decode())
-    assert d2.proc.wait(15) == 0
-    d2.stop()
+    try:
+        while sum('WATCHDOG=1' in m for m in seen) < 3:
+            seen.append(notify.recv(4096).decode())
+        assert seen[0] == 'READY=1', seen
+        assert any(m.startswith('STATUS=') for m in seen), seen
+        d2.proc.send_signal(signal.SIGTERM)
+        while not any('STOPPING=1' in m for m in seen):
+            seen.append(notify.recv(4096).decode())
+        assert d2.proc.wait(15) == 0
+    finally:
+        d2.stop()
     with open(logpath) as f:
         lines = f.read().splitlines()
     assert lines and all(l.startswith('<') for l in lines), lines
