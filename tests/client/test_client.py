@@ -85,19 +85,37 @@ class Daemon:
         return self.proc.returncode
 
 
-class FakeDaemon:
-    """Answers every call with one canned reply: ktapd's errors, on demand."""
+class Server:
+    """A Unix socket served by a thread, until close() has joined it."""
 
-    def __init__(self, tmp, reply):
-        self.path = os.path.join(tmp, 'fake.sock')
-        if os.path.exists(self.path):
-            os.unlink(self.path)
-        self.reply = reply
+    def __init__(self, path):
+        self.path = path
+        if os.path.exists(path):
+            os.unlink(path)
         self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.bind(self.path)
+        self.sock.bind(path)
         self.sock.listen(8)
         self.thread = threading.Thread(target=self.serve, daemon=True)
         self.thread.start()
+
+    def close(self):
+        # Wakes the thread's accept(): closing alone would leave it waiting
+        # there, and its next accept() could take a later server's fd.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.thread.join(10)
+        assert not self.thread.is_alive(), 'the server thread did not end'
+        self.sock.close()
+
+
+class FakeDaemon(Server):
+    """Answers every call with one canned reply: ktapd's errors, on demand."""
+
+    def __init__(self, tmp, reply):
+        self.reply = reply
+        super().__init__(os.path.join(tmp, 'fake.sock'))
 
     def serve(self):
         while True:
@@ -116,20 +134,13 @@ class FakeDaemon:
                 c.sendall(json.dumps(self.reply).encode() + b'\0')
             c.close()
 
-    def close(self):
-        self.sock.close()
 
-
-class Relay:
+class Relay(Server):
     """A forwarded socket, as `ssh -L LOCAL:REMOTE` makes one."""
 
     def __init__(self, tmp, target):
-        self.path = os.path.join(tmp, 'forwarded.sock')
         self.target = target
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.bind(self.path)
-        self.sock.listen(8)
-        threading.Thread(target=self.serve, daemon=True).start()
+        super().__init__(os.path.join(tmp, 'forwarded.sock'))
 
     def serve(self):
         while True:
@@ -153,9 +164,6 @@ class Relay:
             b.shutdown(socket.SHUT_WR)
         except OSError:
             pass
-
-    def close(self):
-        self.sock.close()
 
 
 class Suite:
@@ -686,6 +694,8 @@ def test_error_messages(s):
         try:
             r = s.ctl('run', '-e', 'print(1)', socket_path=fake.path)
             check(r, status, '', message)
+        except Exception as e:
+            raise AssertionError('with the reply %r' % (reply,)) from e
         finally:
             fake.close()
     # A daemon that hangs up: said so, not a crash.
