@@ -95,10 +95,15 @@ static void print_session(json_object *s, json_object *st)
 	printf(ROW "%lld records, %s\n", "output:",
 	       (long long)json_int(st, "output_records"),
 	       size_of(st, "output_bytes", a));
-	printf(ROW "records %lld..%lld, %s of %s\n", "backlog:",
-	       (long long)json_int(s, "first_seq"),
-	       (long long)json_int(s, "next_seq") - 1,
-	       size_of(st, "backlog_bytes", a), size_of(st, "backlog_size", b));
+	printf(ROW, "backlog:");
+	if (json_int(s, "first_seq") < json_int(s, "next_seq"))
+		printf("records %lld..%lld, ",
+		       (long long)json_int(s, "first_seq"),
+		       (long long)json_int(s, "next_seq") - 1);
+	else
+		printf("empty, ");
+	printf("%s of %s\n", size_of(st, "backlog_bytes", a),
+	       size_of(st, "backlog_size", b));
 }
 
 int cmd_status(int argc, char **argv)

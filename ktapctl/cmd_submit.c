@@ -111,8 +111,10 @@ int cmd_submit(int argc, char **argv)
 		}
 	}
 	r = run_take_script(&rq, text, argc, argv, optind);
-	if (r == KTAPCTL_EXIT_USAGE || rq.command)
+	if (r == KTAPCTL_EXIT_USAGE || rq.command) {
+		free(rq.text);
 		return client_usage_error(submit_usage);
+	}
 	if (r >= 0)
 		return r;
 	r = rq.keep ? submit_kept(&rq) : run_session(&rq);

@@ -73,17 +73,21 @@ int run_take_script(struct run_request *rq, const char *text, int argc,
 	}
 	/* getopt() consumed a "--" right after the options: a command. */
 	if (optind > 1 && !strcmp(argv[optind - 1], "--") && text) {
-		rq->command = argv + optind;
-		return argc > optind ? -1 : KTAPCTL_EXIT_USAGE;
+		i = optind - 1;
+	} else {
+		rq->args = argv + optind;
+		for (i = optind; i < argc && strcmp(argv[i], "--"); i++)
+			;
+		rq->nargs = i - optind;
 	}
-	rq->args = argv + optind;
-	for (i = optind; i < argc && strcmp(argv[i], "--"); i++)
-		;
-	rq->nargs = i - optind;
 	if (i < argc) {
-		if (i + 1 == argc)
-			return KTAPCTL_EXIT_USAGE;
 		rq->command = argv + i + 1;
+		/* "--" and nothing after it. */
+		if (i + 1 == argc) {
+			free(rq->text);
+			rq->text = NULL;
+			return KTAPCTL_EXIT_USAGE;
+		}
 	}
 	return -1;
 }

@@ -63,7 +63,8 @@ int run_option(int c, const char *arg, struct run_request *rq);
 /*
  * The script from argv[optind] (a path; "-" reads stdin) or from text
  * (-e), with the rest of argv (until "--", which starts the command) as
- * its arguments. Returns an exit status if this failed, else -1.
+ * its arguments. Returns an exit status if this failed (rq->text is then
+ * NULL), else -1.
  */
 int run_take_script(struct run_request *rq, const char *text, int argc,
 		    char **argv, int optind);
