@@ -259,10 +259,13 @@ int follow_stream(struct follow *f)
 			stopping = true;
 			continue;
 		}
-		r = poll(p, 3, timeout);
-		if (r < 0 && errno != EINTR) {
-			ctl_error(-errno, "poll: %m");
-			return KTAPCTL_EXIT_FAILURE;
+		/* A signal interrupts it; the pipe then tells which. */
+		while (poll(p, 3, timeout) < 0) {
+			if (errno != EINTR) {
+				ctl_error(-errno, "poll: %m");
+				return KTAPCTL_EXIT_FAILURE;
+			}
+			timeout = 0;
 		}
 		if (signals_pending()) {
 			if (!f->stop_on_signal) {
