@@ -476,14 +476,16 @@ def test_permission_denied(s):
 # ---- the private daemon ----
 
 def ktapd_pids(s):
-    """Processes running our ktapd binary."""
+    """Private ktapds of our build: its binary, started without arguments
+    (ktapds of other tests have a --socket)."""
     exe = os.path.realpath(s.args.ktapd)
     pids = set()
     for p in os.listdir('/proc'):
         if p.isdigit():
             try:
-                if os.readlink('/proc/%s/exe' % p) == exe:
-                    pids.add(int(p))
+                with open('/proc/%s/cmdline' % p, 'rb') as f:
+                    if f.read() == b'ktapd\0' and os.readlink('/proc/%s/exe' % p) == exe:
+                        pids.add(int(p))
             except OSError:
                 pass
     return pids
