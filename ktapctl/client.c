@@ -68,13 +68,18 @@ static int open_private(struct client_link *link, struct vlc **conn)
 		return r;
 	link->path = NULL;
 	r = vlc_adopt(fds[0], conn);
-	if (r >= 0)
-		r = vlc_adopt(fds[1], &link->control);
-	else
-		close(fds[1]);
 	if (r < 0) {
-		if (!*conn)
-			close(fds[0]);
+		close(fds[0]);
+		close(fds[1]);
+	} else {
+		r = vlc_adopt(fds[1], &link->control);
+		if (r < 0) {
+			close(fds[1]);
+			vlc_free(*conn);
+			*conn = NULL;
+		}
+	}
+	if (r < 0) {
 		client_close(link);
 		return ctl_error(r, "%m");
 	}

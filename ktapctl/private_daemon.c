@@ -41,14 +41,15 @@ static int find_ktapd(char *path, size_t size)
 {
 	static const char *const beside[] = { "/../ktapd/ktapd", "/ktapd" };
 	char self[PATH_MAX];
-	const char *env_path = getenv("PATH");
+	const char *env_path = getenv("PATH"), *dir;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	size_t i;
 
 	if (n > 0) {
 		self[n] = '\0';
+		dir = dirname(self);
 		for (i = 0; i < ELEMENTSOF(beside); i++) {
-			snprintf(path, size, "%s%s", dirname(self), beside[i]);
+			snprintf(path, size, "%s%s", dir, beside[i]);
 			if (access(path, X_OK) == 0)
 				return 0;
 		}
