@@ -629,9 +629,11 @@ def test_ktap_traces_a_command(s):
 
 def test_ktap_tracepoint_fields(s):
     """A real tracepoint through ktap, filtered to one process with -p."""
-    p = subprocess.Popen(['sh', '-c', 'read x; exec cat "$0"', '/etc/hostname'],
-                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    # sh says when it is up (its own start opens files too), then waits.
+    p = subprocess.Popen(['sh', '-c', 'echo up; read x; exec cat "$0"', '/etc/hostname'],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
+        assert p.stdout.readline() == 'up\n'
         k = s.spawn(s.args.ktap, ['-q', '-p', str(p.pid), '-e',
                                   'trace syscalls:sys_enter_openat { print(pid, execname, '
                                   'probename); exit() }'])
@@ -642,6 +644,9 @@ def test_ktap_tracepoint_fields(s):
         assert k.returncode == 0, (k.returncode, err)
         assert out == '%d\tcat\tsys_enter_openat\n' % p.pid, out
     finally:
+        if not p.stdin.closed:
+            p.stdin.close()
+        p.stdout.read()
         p.wait(10)
 
 
