@@ -1,0 +1,795 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Event sources of a session (ATTACH): tracepoints and cpu-clock samples
+ * through kernel perf counters, kprobes and kretprobes, uprobes and
+ * uretprobes, and tick timers. Each turns its event into a kp_event
+ * (arguments from the raw record or the registers) and runs the probe's
+ * handler through run.c. Sources are created in the ATTACH ioctl, so the
+ * kernel checks permissions against the caller; perf counters and timers
+ * only start at START, kprobes and uprobes are live at once but do
+ * nothing before the session runs.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpu.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/kprobes.h>
+#include <linux/perf_event.h>
+#include <linux/sched/signal.h>
+#include <linux/security.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+#include <linux/tracepoint.h>
+#include <asm/irq_regs.h>
+#include <asm/unaligned.h>
+
+#include "chunk.h"
+#include "compat.h"
+#include "ktapvm.h"
+
+/* Fields of struct ktapvm_attach an event kind uses (else: zero). */
+#define USES_ID (1u << 0)
+#define USES_PERIOD (1u << 1)
+#define USES_SYMBOL (1u << 2)
+#define USES_OFFSET (1u << 3)
+#define USES_REF_CTR (1u << 4)
+#define USES_FD (1u << 5)
+#define USES_FIELDS (1u << 6)
+#define USES_PID (1u << 7)
+
+struct ktapvm_source {
+	struct list_head node;
+	struct ktapvm_session *s;
+	u32 kind, probe;
+	int cpu; /* the only CPU whose events count, or -1 */
+	struct pid *tgid; /* the only process whose events count, or NULL */
+	char *name; /* probename, or NULL */
+	u64 period_ns; /* TICK, PROFILE */
+	union {
+		struct {
+			struct perf_event **events; /* [nr_cpu_ids] */
+			u32 nfields;
+			struct ktapvm_field *fields;
+		} perf; /* TRACEPOINT, PROFILE */
+		struct {
+			struct kprobe kp;
+			char *symbol;
+		} kp; /* KPROBE */
+		struct {
+			struct kretprobe rp;
+			char *symbol;
+		} rp; /* KRETPROBE */
+		struct ktapvm_uprobe up; /* UPROBE, URETPROBE */
+		struct hrtimer timer; /* TICK */
+	};
+};
+
+/* Tracepoints and kprobes run in any context: a kprobe's regs are real. */
+static void set_call_args(struct kp_event *kev, unsigned long addr,
+			  const struct pt_regs *regs)
+{
+	/* x86-64 calling convention, kernel and user space alike. */
+	kev->args[0] = addr;
+	kev->args[1] = regs->di;
+	kev->args[2] = regs->si;
+	kev->args[3] = regs->dx;
+	kev->args[4] = regs->cx;
+	kev->args[5] = regs->r8;
+	kev->args[6] = regs->r9;
+	kev->nargs = 7;
+}
+
+static void set_retval(struct kp_event *kev, unsigned long func,
+		       const struct pt_regs *regs)
+{
+	kev->args[0] = func;
+	kev->nargs = 1;
+	kev->retval = regs_return_value((struct pt_regs *)regs);
+	kev->has_retval = 1;
+}
+
+/* Tracepoints */
+
+static s64 load_field(const u8 *p, const struct ktapvm_field *f)
+{
+	bool sign = f->kind == KTAPVM_FIELD_SIGNED;
+
+	switch (f->size) {
+	case 1:
+		return sign ? (s64)(s8)*p : (s64)*p;
+	case 2:
+		return sign ? (s64)(s16)get_unaligned((u16 *)p) :
+			      (s64)get_unaligned((u16 *)p);
+	case 4:
+		return sign ? (s64)(s32)get_unaligned((u32 *)p) :
+			      (s64)get_unaligned((u32 *)p);
+	default:
+		return (s64)get_unaligned((u64 *)p);
+	}
+}
+
+/* argN from the raw record, each checked against this record's size. */
+static void decode_fields(struct ktapvm_source *src, const u8 *raw, u32 size,
+			  struct kp_event *kev)
+{
+	const struct ktapvm_field *f = src->perf.fields;
+	u32 i, loc;
+
+	for (i = 0; i < src->perf.nfields; i++, f++) {
+		if ((u32)f->offset + f->size > size)
+			break;
+		switch (f->kind) {
+		case KTAPVM_FIELD_UNSIGNED:
+		case KTAPVM_FIELD_SIGNED:
+			kev->args[i] = load_field(raw + f->offset, f);
+			break;
+		case KTAPVM_FIELD_STRING:
+			/* __data_loc: offset in the low half, length above. */
+			loc = get_unaligned((u32 *)(raw + f->offset));
+			if ((loc & 0xffff) + (loc >> 16) > size)
+				goto short_record;
+			kev->args[i] = 0;
+			break;
+		default:
+			kev->args[i] = 0;
+			break;
+		}
+	}
+	if (i == src->perf.nfields)
+		goto out;
+short_record:
+	src->s->short_records++;
+out:
+	kev->nargs = i;
+}
+
+static void tracepoint_hit(struct perf_event *event,
+			   struct perf_sample_data *data, struct pt_regs *regs)
+{
+	struct ktapvm_source *src = event->overflow_handler_context;
+	struct ktapvm_probe_ctx pc;
+	struct ktapvm_event ev;
+
+	/* The counter is per CPU already. */
+	if (!ktapvm_probe_begin(src->s, -1, src->tgid, &pc))
+		return;
+	ktapvm_event_init(&ev, src->name, regs, true);
+	if ((data->sample_flags & PERF_SAMPLE_RAW) && data->raw)
+		decode_fields(src, data->raw->frag.data, data->raw->frag.size,
+			      &ev.kev);
+	else
+		src->s->short_records++;
+	ktapvm_probe_run(src->s, src->probe, &ev);
+	ktapvm_probe_end(src->s, &pc);
+}
+
+static void profile_hit(struct perf_event *event,
+			struct perf_sample_data *data, struct pt_regs *regs)
+{
+	struct ktapvm_source *src = event->overflow_handler_context;
+	struct ktapvm_probe_ctx pc;
+	struct ktapvm_event ev;
+
+	if (!ktapvm_probe_begin(src->s, -1, src->tgid, &pc))
+		return;
+	ktapvm_event_init(&ev, src->name, regs, true);
+	ktapvm_probe_run(src->s, src->probe, &ev);
+	ktapvm_probe_end(src->s, &pc);
+}
+
+static void perf_release(struct ktapvm_source *src)
+{
+	int cpu;
+
+	if (!src->perf.events)
+		return;
+	for_each_possible_cpu(cpu)
+		if (src->perf.events[cpu])
+			perf_event_release_kernel(src->perf.events[cpu]);
+	kfree(src->perf.events);
+	src->perf.events = NULL;
+}
+
+/* One disabled counter per online CPU (or on src->cpu only). */
+static int perf_create(struct ktapvm_source *src, struct perf_event_attr *attr,
+		       perf_overflow_handler_t handler)
+{
+	struct perf_event *event;
+	int cpu, r = 0;
+
+	src->perf.events = kcalloc(nr_cpu_ids, sizeof(*src->perf.events),
+				  GFP_KERNEL);
+	if (!src->perf.events)
+		return -ENOMEM;
+	cpus_read_lock();
+	for_each_online_cpu(cpu) {
+		if (src->cpu >= 0 && cpu != src->cpu)
+			continue;
+		event = perf_event_create_kernel_counter(attr, cpu, NULL,
+							 handler, src);
+		if (IS_ERR(event)) {
+			r = PTR_ERR(event);
+			break;
+		}
+		src->perf.events[cpu] = event;
+		src->s->narmed++;
+	}
+	cpus_read_unlock();
+	return r;
+}
+
+static int tracepoint_attach(struct ktapvm_source *src,
+			     const struct ktapvm_attach *a)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.config = a->id,
+		.sample_period = 1,
+		.sample_type = PERF_SAMPLE_RAW,
+		.disabled = 1,
+	};
+	const struct ktapvm_field *f;
+	u32 i;
+
+	if (a->nfields > KTAPVM_MAX_FIELDS)
+		return -EINVAL;
+	src->perf.nfields = a->nfields;
+	if (a->nfields) {
+		src->perf.fields = memdup_user(u64_to_user_ptr(a->fields),
+					      a->nfields * sizeof(*f));
+		if (IS_ERR(src->perf.fields)) {
+			int r = PTR_ERR(src->perf.fields);
+
+			src->perf.fields = NULL;
+			return r;
+		}
+	}
+	for (i = 0, f = src->perf.fields; i < a->nfields; i++, f++) {
+		if (memchr_inv(f->reserved, 0, sizeof(f->reserved)))
+			return -EINVAL;
+		switch (f->kind) {
+		case KTAPVM_FIELD_UNSIGNED:
+		case KTAPVM_FIELD_SIGNED:
+			if (f->size != 1 && f->size != 2 && f->size != 4 &&
+			    f->size != 8)
+				return -EINVAL;
+			break;
+		case KTAPVM_FIELD_STRING:
+			if (f->size != 4)
+				return -EINVAL;
+			break;
+		case KTAPVM_FIELD_OPAQUE:
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	return perf_create(src, &attr, tracepoint_hit);
+}
+
+static int profile_attach(struct ktapvm_source *src)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = src->period_ns,
+		.disabled = 1,
+	};
+
+	return perf_create(src, &attr, profile_hit);
+}
+
+/* kprobes */
+
+static int kprobe_hit(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct ktapvm_source *src = container_of(kp, struct ktapvm_source,
+						kp.kp);
+	struct ktapvm_probe_ctx pc;
+	struct ktapvm_event ev;
+
+	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, &pc))
+		return 0;
+	ktapvm_event_init(&ev, src->name, regs, true);
+	set_call_args(&ev.kev, (unsigned long)kp->addr, regs);
+	ktapvm_probe_run(src->s, src->probe, &ev);
+	ktapvm_probe_end(src->s, &pc);
+	return 0;
+}
+
+static int kretprobe_hit(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct kretprobe *rp = get_kretprobe(ri);
+	struct ktapvm_probe_ctx pc;
+	struct ktapvm_source *src;
+	struct ktapvm_event ev;
+
+	if (!rp) /* being unregistered */
+		return 0;
+	src = container_of(rp, struct ktapvm_source, rp.rp);
+	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, &pc))
+		return 0;
+	ktapvm_event_init(&ev, src->name, regs, true);
+	set_retval(&ev.kev, (unsigned long)rp->kp.addr, regs);
+	ktapvm_probe_run(src->s, src->probe, &ev);
+	ktapvm_probe_end(src->s, &pc);
+	return 0;
+}
+
+static char *symbol_dup(const struct ktapvm_attach *a)
+{
+	if (!a->symbol)
+		return ERR_PTR(-EINVAL);
+	return strndup_user(u64_to_user_ptr(a->symbol), KSYM_NAME_LEN);
+}
+
+static int kprobe_attach(struct ktapvm_source *src,
+			 const struct ktapvm_attach *a)
+{
+	int r = security_locked_down(LOCKDOWN_KPROBES);
+
+	if (r)
+		return r;
+	src->kp.symbol = symbol_dup(a);
+	if (IS_ERR(src->kp.symbol)) {
+		r = PTR_ERR(src->kp.symbol);
+		src->kp.symbol = NULL;
+		return r;
+	}
+	if (a->offset > UINT_MAX)
+		return -EINVAL;
+	src->kp.kp.symbol_name = src->kp.symbol;
+	src->kp.kp.offset = a->offset;
+	src->kp.kp.pre_handler = kprobe_hit;
+	r = register_kprobe(&src->kp.kp);
+	if (r < 0) {
+		src->kp.kp.symbol_name = NULL; /* nothing to unregister */
+		return r;
+	}
+	src->s->narmed++;
+	return 0;
+}
+
+static int kretprobe_attach(struct ktapvm_source *src,
+			    const struct ktapvm_attach *a)
+{
+	int r = security_locked_down(LOCKDOWN_KPROBES);
+
+	if (r)
+		return r;
+	src->rp.symbol = symbol_dup(a);
+	if (IS_ERR(src->rp.symbol)) {
+		r = PTR_ERR(src->rp.symbol);
+		src->rp.symbol = NULL;
+		return r;
+	}
+	src->rp.rp.kp.symbol_name = src->rp.symbol;
+	src->rp.rp.handler = kretprobe_hit;
+	r = register_kretprobe(&src->rp.rp);
+	if (r < 0) {
+		src->rp.rp.kp.symbol_name = NULL;
+		return r;
+	}
+	src->s->narmed++;
+	return 0;
+}
+
+/* uprobes */
+
+static KTAPVM_UPROBE_HANDLER(uprobe_hit)
+{
+	struct ktapvm_source *src = container_of(uc, struct ktapvm_source,
+						up.uc);
+	struct ktapvm_probe_ctx pc;
+	struct ktapvm_event ev;
+
+	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, &pc))
+		return 0;
+	ktapvm_event_init(&ev, src->name, regs, true);
+	/* The breakpoint's address: uprobes rewinds ip for handlers. */
+	set_call_args(&ev.kev, instruction_pointer(regs), regs);
+	ktapvm_probe_run(src->s, src->probe, &ev);
+	ktapvm_probe_end(src->s, &pc);
+	return 0;
+}
+
+static KTAPVM_URETPROBE_HANDLER(uretprobe_hit)
+{
+	struct ktapvm_source *src = container_of(uc, struct ktapvm_source,
+						up.uc);
+	struct ktapvm_probe_ctx pc;
+	struct ktapvm_event ev;
+
+	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, &pc))
+		return 0;
+	ktapvm_event_init(&ev, src->name, regs, true);
+	set_retval(&ev.kev, func, regs);
+	ktapvm_probe_run(src->s, src->probe, &ev);
+	ktapvm_probe_end(src->s, &pc);
+	return 0;
+}
+
+static int uprobe_attach(struct ktapvm_source *src,
+			 const struct ktapvm_attach *a)
+{
+	struct inode *inode;
+	struct file *file;
+	int r;
+
+	if (a->offset > LLONG_MAX || a->ref_ctr_offset > LLONG_MAX)
+		return -EINVAL;
+	file = fget(a->fd);
+	if (!file)
+		return -EBADF;
+	inode = file_inode(file);
+	if (!S_ISREG(inode->i_mode)) {
+		fput(file);
+		return -EINVAL;
+	}
+	src->up.inode = igrab(inode);
+	fput(file);
+	if (!src->up.inode)
+		return -ENOENT;
+	src->up.offset = a->offset;
+	if (src->kind == KTAPVM_EV_UPROBE)
+		src->up.uc.handler = uprobe_hit;
+	else
+		src->up.uc.ret_handler = uretprobe_hit;
+	r = ktapvm_uprobe_register(&src->up, a->ref_ctr_offset);
+	if (r < 0) {
+		iput(src->up.inode);
+		src->up.inode = NULL;
+		return r;
+	}
+	src->s->narmed++;
+	return 0;
+}
+
+/* Ticks */
+
+static enum hrtimer_restart tick_fire(struct hrtimer *t)
+{
+	struct ktapvm_source *src = container_of(t, struct ktapvm_source,
+						timer);
+	struct ktapvm_session *s = src->s;
+	struct ktapvm_probe_ctx pc;
+	struct ktapvm_event ev;
+	u64 overruns;
+
+	if (atomic_read(&s->state) != KTAPVM_STATE_RUNNING)
+		return HRTIMER_NORESTART;
+	if (ktapvm_probe_begin(s, -1, NULL, &pc)) {
+		/* No task of its own: pid 0, no execname (as ktapd's). */
+		ktapvm_event_init(&ev, src->name, get_irq_regs(), false);
+		ktapvm_probe_run(s, src->probe, &ev);
+		ktapvm_probe_end(s, &pc);
+	}
+	overruns = hrtimer_forward_now(t, ns_to_ktime(src->period_ns));
+	if (overruns > 1)
+		this_cpu_add(s->pcpu->drop_missed, overruns - 1);
+	return HRTIMER_RESTART;
+}
+
+static void tick_start(void *arg)
+{
+	struct ktapvm_source *src = arg;
+
+	hrtimer_start(&src->timer, ns_to_ktime(src->period_ns),
+		      src->cpu >= 0 ? HRTIMER_MODE_REL_PINNED :
+				     HRTIMER_MODE_REL);
+}
+
+static int tick_attach(struct ktapvm_source *src)
+{
+	ktapvm_hrtimer_setup(&src->timer, tick_fire, CLOCK_MONOTONIC,
+			     HRTIMER_MODE_REL);
+	src->s->narmed++;
+	return 0;
+}
+
+/* Attach, enable, release */
+
+static unsigned int kind_uses(u32 kind)
+{
+	switch (kind) {
+	case KTAPVM_EV_TRACEPOINT:
+		return USES_ID | USES_FIELDS | USES_PID;
+	case KTAPVM_EV_KPROBE:
+		return USES_SYMBOL | USES_OFFSET | USES_PID;
+	case KTAPVM_EV_KRETPROBE:
+		return USES_SYMBOL | USES_PID;
+	case KTAPVM_EV_UPROBE:
+	case KTAPVM_EV_URETPROBE:
+		return USES_FD | USES_OFFSET | USES_REF_CTR | USES_PID;
+	case KTAPVM_EV_TICK:
+		return USES_PERIOD;
+	case KTAPVM_EV_PROFILE:
+		return USES_PERIOD | USES_PID;
+	default:
+		return 0;
+	}
+}
+
+/* The fields of a that its kind does not use must be zero. */
+static int check_unused(const struct ktapvm_attach *a, unsigned int uses)
+{
+	if (!uses || (a->flags & ~(KTAPVM_ATTACH_PID | KTAPVM_ATTACH_CPU)))
+		return -EINVAL;
+	if ((!(uses & USES_ID) && a->id) ||
+	    (!(uses & USES_PERIOD) && a->period_ns) ||
+	    (!(uses & USES_SYMBOL) && a->symbol) ||
+	    (!(uses & USES_OFFSET) && a->offset) ||
+	    (!(uses & USES_REF_CTR) && a->ref_ctr_offset) ||
+	    (!(uses & USES_FD) && a->fd) ||
+	    (!(uses & USES_FIELDS) && (a->nfields || a->fields)) ||
+	    (!(uses & USES_PID) && (a->flags & KTAPVM_ATTACH_PID)) ||
+	    (!(a->flags & KTAPVM_ATTACH_PID) && a->pid) ||
+	    (!(a->flags & KTAPVM_ATTACH_CPU) && a->cpu))
+		return -EINVAL;
+	return 0;
+}
+
+/* The probe must be of the kind the event feeds. */
+static int check_probe(struct ktapvm_session *s, const struct ktapvm_attach *a,
+		       struct kp_probe_info *info)
+{
+	int want;
+
+	if (a->probe >= kp_vm_nprobes(s->vm) ||
+	    kp_vm_probe_info(s->vm, a->probe, info) < 0)
+		return -EINVAL;
+	switch (a->kind) {
+	case KTAPVM_EV_TICK:
+		want = KP_PROBE_TICK;
+		break;
+	case KTAPVM_EV_PROFILE:
+		want = KP_PROBE_PROFILE;
+		break;
+	default:
+		want = KP_PROBE_TRACE;
+		break;
+	}
+	return info->kind == want ? 0 : -EINVAL;
+}
+
+/* Who and where: -p (a process in the caller's pid namespace), -C. */
+static int attach_target(struct ktapvm_source *src,
+			 const struct ktapvm_attach *a)
+{
+	struct task_struct *task;
+
+	src->cpu = -1;
+	if (a->flags & KTAPVM_ATTACH_CPU) {
+		if (a->cpu < 0 || a->cpu >= nr_cpu_ids || !cpu_online(a->cpu))
+			return -EINVAL;
+		src->cpu = a->cpu;
+	}
+	if (!(a->flags & KTAPVM_ATTACH_PID))
+		return 0;
+	if (a->pid <= 0)
+		return -EINVAL;
+	src->tgid = find_get_pid(a->pid);
+	task = src->tgid ? get_pid_task(src->tgid, PIDTYPE_TGID) : NULL;
+	if (!task)
+		return -ESRCH;
+	put_task_struct(task);
+	return 0;
+}
+
+static void attach_free(struct ktapvm_source *src)
+{
+	switch (src->kind) {
+	case KTAPVM_EV_TRACEPOINT:
+	case KTAPVM_EV_PROFILE:
+		perf_release(src);
+		kfree(src->perf.fields);
+		break;
+	case KTAPVM_EV_KPROBE:
+		kfree(src->kp.symbol);
+		break;
+	case KTAPVM_EV_KRETPROBE:
+		kfree(src->rp.symbol);
+		break;
+	case KTAPVM_EV_UPROBE:
+	case KTAPVM_EV_URETPROBE:
+		iput(src->up.inode);
+		break;
+	}
+	put_pid(src->tgid);
+	kfree(src->name);
+	kfree(src);
+}
+
+int ktapvm_attach(struct ktapvm_session *s, const struct ktapvm_attach *a)
+{
+	struct kp_probe_info info;
+	struct ktapvm_source *src;
+	u64 period;
+	int r;
+
+	r = check_unused(a, kind_uses(a->kind));
+	if (r)
+		return r;
+	r = check_probe(s, a, &info);
+	if (r)
+		return r;
+	if (s->nattach >= KTAPVM_MAX_ATTACH)
+		return -ENOSPC;
+	/* TICK, PROFILE: 0 means the period written in the script. */
+	period = a->period_ns ?: info.period_ns;
+	if ((a->kind == KTAPVM_EV_TICK || a->kind == KTAPVM_EV_PROFILE) &&
+	    period < KTAPVM_MIN_PERIOD_NS)
+		return -EINVAL;
+
+	src = kzalloc(sizeof(*src), GFP_KERNEL);
+	if (!src)
+		return -ENOMEM;
+	src->s = s;
+	src->kind = a->kind;
+	src->probe = a->probe;
+	src->period_ns = period;
+	r = attach_target(src, a);
+	if (r)
+		goto fail;
+	if (a->name) {
+		src->name = strndup_user(u64_to_user_ptr(a->name),
+					KTAPVM_MAX_NAME);
+		if (IS_ERR(src->name)) {
+			r = PTR_ERR(src->name);
+			src->name = NULL;
+			goto fail;
+		}
+	}
+
+	switch (a->kind) {
+	case KTAPVM_EV_TRACEPOINT:
+		r = tracepoint_attach(src, a);
+		break;
+	case KTAPVM_EV_PROFILE:
+		r = profile_attach(src);
+		break;
+	case KTAPVM_EV_KPROBE:
+		r = kprobe_attach(src, a);
+		break;
+	case KTAPVM_EV_KRETPROBE:
+		r = kretprobe_attach(src, a);
+		break;
+	case KTAPVM_EV_UPROBE:
+	case KTAPVM_EV_URETPROBE:
+		r = uprobe_attach(src, a);
+		break;
+	case KTAPVM_EV_TICK:
+		r = tick_attach(src);
+		break;
+	}
+	if (r)
+		goto fail;
+	list_add_tail(&src->node, &s->attachments);
+	s->nattach++;
+	return 0;
+
+fail:
+	/* Only perf counters can be half made; the rest failed as a whole. */
+	attach_free(src);
+	return r;
+}
+
+void ktapvm_attach_enable(struct ktapvm_session *s)
+{
+	struct ktapvm_source *src;
+	int cpu;
+
+	list_for_each_entry(src, &s->attachments, node) {
+		switch (src->kind) {
+		case KTAPVM_EV_TRACEPOINT:
+		case KTAPVM_EV_PROFILE:
+			for_each_possible_cpu(cpu)
+				if (src->perf.events[cpu])
+					perf_event_enable(src->perf.events[cpu]);
+			break;
+		case KTAPVM_EV_TICK:
+			if (src->cpu >= 0)
+				smp_call_function_single(src->cpu, tick_start,
+							 src, 1);
+			else
+				tick_start(src);
+			break;
+		}
+	}
+}
+
+u64 ktapvm_attach_missed(struct ktapvm_session *s)
+{
+	struct ktapvm_source *src;
+	u64 n = 0;
+
+	list_for_each_entry(src, &s->attachments, node) {
+		if (src->kind == KTAPVM_EV_KPROBE)
+			n += src->kp.kp.nmissed;
+		else if (src->kind == KTAPVM_EV_KRETPROBE)
+			n += src->rp.rp.nmissed + src->rp.rp.kp.nmissed;
+	}
+	return n;
+}
+
+/*
+ * Unregister in batches where the kernel waits per call (kprobes: one
+ * RCU grace period per batch; uprobes from 6.12: one sync), then wait for
+ * handlers still running anywhere before anything is freed.
+ */
+static void unregister_kprobes_all(struct ktapvm_session *s)
+{
+	struct ktapvm_source *src;
+	struct kprobe **kps;
+	struct kretprobe **rps;
+	int nk = 0, nr = 0;
+
+	list_for_each_entry(src, &s->attachments, node) {
+		nk += src->kind == KTAPVM_EV_KPROBE;
+		nr += src->kind == KTAPVM_EV_KRETPROBE;
+	}
+	kps = kmalloc_array(nk + 1, sizeof(*kps), GFP_KERNEL);
+	rps = kmalloc_array(nr + 1, sizeof(*rps), GFP_KERNEL);
+	nk = 0;
+	nr = 0;
+	list_for_each_entry(src, &s->attachments, node) {
+		if (src->kind == KTAPVM_EV_KPROBE) {
+			if (kps)
+				kps[nk++] = &src->kp.kp;
+			else
+				unregister_kprobe(&src->kp.kp);
+		} else if (src->kind == KTAPVM_EV_KRETPROBE) {
+			if (rps)
+				rps[nr++] = &src->rp.rp;
+			else
+				unregister_kretprobe(&src->rp.rp);
+		}
+	}
+	if (nk)
+		unregister_kprobes(kps, nk);
+	if (nr)
+		unregister_kretprobes(rps, nr);
+	kfree(kps);
+	kfree(rps);
+}
+
+void ktapvm_attach_release(struct ktapvm_session *s)
+{
+	struct ktapvm_source *src, *tmp;
+	bool uprobes = false;
+
+	/* Nothing to wait for (a session that never attached anything). */
+	if (list_empty(&s->attachments))
+		return;
+	list_for_each_entry(src, &s->attachments, node) {
+		switch (src->kind) {
+		case KTAPVM_EV_TRACEPOINT:
+		case KTAPVM_EV_PROFILE:
+			perf_release(src);
+			break;
+		case KTAPVM_EV_UPROBE:
+		case KTAPVM_EV_URETPROBE:
+			ktapvm_uprobe_unregister(&src->up);
+			uprobes = true;
+			break;
+		case KTAPVM_EV_TICK:
+			hrtimer_cancel(&src->timer);
+			break;
+		}
+	}
+	unregister_kprobes_all(s);
+	if (uprobes)
+		ktapvm_uprobe_sync();
+	/* Tracepoint handlers that found a counter before it went. */
+	tracepoint_synchronize_unregister();
+	list_for_each_entry_safe(src, tmp, &s->attachments, node) {
+		list_del(&src->node);
+		attach_free(src);
+	}
+	s->nattach = 0;
+	s->narmed = 0;
+}

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ktapvm.ko's insides, shared by its files: main.c (device, VERSION,
+ * CREATE), session.c (a session's life and its ioctls), attach.c (event
+ * sources), run.c (running the VM in probe context, the VM's host
+ * services) and output.c (per-CPU output rings, read, poll).
+ */
+#ifndef KTAPVM_H
+#define KTAPVM_H
+
+#include <linux/atomic.h>
+#include <linux/irq_work.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/pid.h>
+#include <linux/poll.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "ktapvm_abi.h"
+#include "vm.h"
+
+/* Limits (reported by VERSION). */
+#define KTAPVM_MIN_ARENA 64ull
+#define KTAPVM_MAX_ARENA (1ull << 30)
+#define KTAPVM_MIN_RING (16ull << 10)
+#define KTAPVM_MAX_RING (256ull << 20)
+#define KTAPVM_DEFAULT_RING (1ull << 20)
+#define KTAPVM_MAX_TIME_BUDGET_NS (1000ull * NSEC_PER_MSEC)
+#define KTAPVM_DEFAULT_TIME_BUDGET_NS (50ull * NSEC_PER_MSEC)
+#define KTAPVM_MAX_CALL_DEPTH 10000u
+#define KTAPVM_MIN_PERIOD_NS 10000ull
+#define KTAPVM_MAX_ATTACH 4096u
+#define KTAPVM_MAX_ARGS (64u << 10)
+#define KTAPVM_MAX_FIELDS 10u /* kp_event.args */
+#define KTAPVM_MAX_NAME 256u /* probename, with its NUL */
+#define KTAPVM_MAX_RECORD 4096u /* header included */
+
+/* Set at load time (module parameter), read by VERSION and CREATE. */
+extern unsigned int ktapvm_max_insn_budget;
+
+/* The session output: one ring per possible CPU. */
+struct ktapvm_ring;
+
+struct ktapvm_output {
+	struct ktapvm_ring *rings; /* [nr_cpu_ids] */
+	u64 size; /* of each ring, a power of two */
+	/* Writers: serialized by the session (see run.c). */
+	u64 seq; /* of the next record written */
+	u64 records, bytes, lost_records, lost_bytes;
+	/* The reader. */
+	struct mutex read_lock;
+	u64 next_seq; /* of the next record read() hands out */
+};
+
+/* Counters bumped outside the VM lock: per CPU, summed by STATS. */
+struct ktapvm_cpu_stats {
+	u64 drop_recursion;
+	u64 drop_contention;
+	u64 drop_missed;
+};
+
+struct ktapvm_session {
+	/*
+	 * Control: every ioctl, the end work and release, in process
+	 * context. Held while main and trace_end run (no probe is armed
+	 * then, so they need not take vm_lock).
+	 */
+	struct mutex lock;
+	/* One VM invocation at a time while probes are armed (run.c). */
+	raw_spinlock_t vm_lock;
+	atomic_t state; /* KTAPVM_STATE_*; probes run only in RUNNING */
+
+	void *arena;
+	size_t arena_size;
+	u32 insn_budget, max_call_depth;
+	u64 time_budget_ns;
+	bool kernel_reads; /* kernel_string(): lockdown allows it */
+	struct kp_vm *vm; /* set by a good LOAD */
+	bool started; /* main ran: trace_end is due at the end */
+
+	struct list_head attachments;
+	unsigned int nattach;
+	unsigned int narmed; /* kernel objects in the attachments */
+
+	struct ktapvm_output out;
+	wait_queue_head_t wq; /* readers, pollers */
+	struct irq_work wake_irq; /* output written: wake readers */
+	struct irq_work end_irq; /* a probe ended the session */
+	struct work_struct end_work; /* ... finish it in process context */
+
+	/* Written under vm_lock (or with no probe armed). */
+	u64 events, cpu_ns, drop_budget, short_records;
+	u64 missed; /* kprobe misses of sources already released */
+	bool failed; /* a runtime error ended it: no trace_end */
+	int status;
+	char error[288];
+	struct ktapvm_cpu_stats __percpu *pcpu;
+};
+
+/* Command numbers without their size bits (proto/ktapvm_abi.h). */
+#define KTAPVM_CMD(cmd) ((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
+
+/*
+ * main.c: an ABI struct in, the ABI's way: returns the caller's size, or
+ * -EINVAL (below min_size), -E2BIG (unknown non-zero tail), -EFAULT.
+ */
+int ktapvm_copy_in(void *dst, size_t ksize, size_t min_size,
+		   const void __user *src);
+/* ... and out again, within the caller's size. */
+int ktapvm_copy_out(void __user *dst, const void *src, size_t ksize,
+		    size_t usize);
+
+/* session.c */
+int ktapvm_session_create(const struct ktapvm_create *c);
+/* The session ended by itself (probe context): finish it in process context. */
+void ktapvm_session_end_async(struct ktapvm_session *s);
+
+/* attach.c */
+int ktapvm_attach(struct ktapvm_session *s, const struct ktapvm_attach *a);
+void ktapvm_attach_enable(struct ktapvm_session *s);
+/* Unregister everything and wait until no handler runs. */
+void ktapvm_attach_release(struct ktapvm_session *s);
+u64 ktapvm_attach_missed(struct ktapvm_session *s);
+
+/*
+ * run.c: the event a handler runs for. kev is what the VM reads; the rest
+ * is what the host services (str_field, stack, read_string) need.
+ */
+struct ktapvm_event {
+	struct kp_event kev;
+	const char *name; /* probename, or NULL */
+	struct pt_regs *regs; /* of the probed context, or NULL */
+	bool task; /* kev's pid/tid/uid are current's (else a tick) */
+};
+
+extern const struct kp_host_ops ktapvm_host_ops;
+/* Fill ev's task words and host hooks (arguments are the caller's). */
+void ktapvm_event_init(struct ktapvm_event *ev, const char *name,
+		       struct pt_regs *regs, bool task);
+/*
+ * Probe context. begin: false when the event is not for this session now
+ * (state, pid, cpu) or must be dropped (recursion, contention: counted);
+ * true with interrupts off and the VM lock held. run: the probe's handler.
+ * end: after a true begin.
+ */
+struct ktapvm_probe_ctx {
+	unsigned long flags;
+	int level;
+};
+
+bool ktapvm_probe_begin(struct ktapvm_session *s, int cpu,
+			const struct pid *tgid, struct ktapvm_probe_ctx *pc);
+void ktapvm_probe_run(struct ktapvm_session *s, unsigned int probe,
+		      struct ktapvm_event *ev);
+void ktapvm_probe_end(struct ktapvm_session *s, struct ktapvm_probe_ctx *pc);
+/*
+ * Process context, no probe armed (START, STOP): run main or trace_end
+ * and account for its result. Returns the VM's KP_* result.
+ */
+int ktapvm_run_main(struct ktapvm_session *s);
+int ktapvm_run_end(struct ktapvm_session *s);
+
+/* output.c */
+int ktapvm_output_init(struct ktapvm_output *out, u64 ring_size);
+void ktapvm_output_free(struct ktapvm_output *out);
+/* Append (as records) to the current CPU's ring. Writers are serialized. */
+void ktapvm_output_write(struct ktapvm_output *out, const char *buf,
+			 size_t len);
+bool ktapvm_output_pending(struct ktapvm_output *out);
+ssize_t ktapvm_output_read(struct ktapvm_session *s, char __user *buf,
+			   size_t count, bool nonblock);
+
+#endif /* KTAPVM_H */

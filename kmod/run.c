@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Running the VM for an event, in whatever context the probe fired (task,
+ * softirq, hardirq, NMI), and the services the VM asks of its host there:
+ * output, event strings, stacks, fault-safe string reads.
+ *
+ * Concurrency: the VM is single-threaded (one struct kp_vm per session,
+ * mutable globals, one arena, one collector), so each invocation holds the
+ * session's raw spinlock, taken with trylock and interrupts off. A handler
+ * that finds the lock busy (the VM running on another CPU, or in the
+ * context this one interrupted) is skipped and counted, never spun on: an
+ * NMI or a scheduler tracepoint must not wait for a handler that may be
+ * the one it interrupted. Interrupts stay off during the invocation so
+ * that local interrupts do not pile up as contention drops.
+ *
+ * Re-entry: a handler can fire a probe itself (a tracepoint in a fault
+ * handler, a kprobe on a function the VM calls). A per-CPU depth per
+ * context level (task, softirq, hardirq, NMI), shared by all sessions,
+ * skips such nested events and counts them; an NMI arriving during a
+ * handler is a different level and gets as far as the trylock.
+ *
+ * Budgets: the VM counts instruction units per invocation (its budget
+ * error ends the session). Time is measured around each invocation: one
+ * that ran past the session's time budget ends the session too, after the
+ * fact, since the VM offers no hook to stop it midway (doc/ktapvm.md).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cred.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/sched.h>
+#include <linux/sched/clock.h>
+#include <linux/sched/task_stack.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <asm/unwind.h>
+
+#include "ktapvm.h"
+#include "opcodes.h"
+
+/* Exit status of a session ended by a runtime error (as in ktapd). */
+#define KTAPVM_EXIT_RUNTIME 3
+/* stack()/ustack(): frames gathered at most (skip included). */
+#define KTAPVM_MAX_FRAMES 48
+/* read_string(): bytes copied at a time, never across a page. */
+#define KTAPVM_READ_CHUNK 64
+
+struct ktapvm_nesting {
+	unsigned int depth[4]; /* by interrupt_context_level() */
+};
+
+static DEFINE_PER_CPU(struct ktapvm_nesting, ktapvm_nesting);
+
+static void session_write(struct ktapvm_session *s, const char *buf,
+			  size_t len)
+{
+	ktapvm_output_write(&s->out, buf, len);
+	/* Not wake_up(): probes may hold scheduler locks. */
+	irq_work_queue(&s->wake_irq);
+}
+
+/* A runtime error ends the session: say so in its output and in STATS. */
+static void session_fail(struct ktapvm_session *s, const char *msg)
+{
+	char line[sizeof(s->error) + 8];
+	int n;
+
+	s->failed = true;
+	s->status = KTAPVM_EXIT_RUNTIME;
+	strscpy(s->error, msg, sizeof(s->error));
+	n = scnprintf(line, sizeof(line), "error: %s\n", msg);
+	session_write(s, line, n);
+}
+
+/* Account for a KP_ERROR or KP_EXITED result of any invocation. */
+static void vm_stopped(struct ktapvm_session *s, int r)
+{
+	const char *msg;
+
+	if (r == KP_ERROR) {
+		msg = kp_vm_error(s->vm);
+		/* The VM's own wording (shared/LANGUAGE.md, vm.c). */
+		if (strstr(msg, "instruction budget exceeded"))
+			s->drop_budget++;
+		session_fail(s, msg);
+	} else if (r == KP_EXITED) {
+		s->status = kp_vm_exit_status(s->vm);
+	}
+}
+
+bool ktapvm_probe_begin(struct ktapvm_session *s, int cpu,
+			const struct pid *tgid, struct ktapvm_probe_ctx *pc)
+{
+	struct ktapvm_nesting *nest;
+
+	if (atomic_read(&s->state) != KTAPVM_STATE_RUNNING)
+		return false;
+	if (tgid && task_tgid(current) != tgid)
+		return false;
+	local_irq_save(pc->flags);
+	if (cpu >= 0 && smp_processor_id() != cpu)
+		goto out_irq;
+	pc->level = interrupt_context_level();
+	nest = this_cpu_ptr(&ktapvm_nesting);
+	if (nest->depth[pc->level]++) {
+		this_cpu_inc(s->pcpu->drop_recursion);
+		goto out_nest;
+	}
+	if (!raw_spin_trylock(&s->vm_lock)) {
+		this_cpu_inc(s->pcpu->drop_contention);
+		goto out_nest;
+	}
+	/* It may have ended while this CPU waited for nothing. */
+	if (atomic_read(&s->state) == KTAPVM_STATE_RUNNING)
+		return true;
+	raw_spin_unlock(&s->vm_lock);
+out_nest:
+	nest->depth[pc->level]--;
+out_irq:
+	local_irq_restore(pc->flags);
+	return false;
+}
+
+void ktapvm_probe_end(struct ktapvm_session *s, struct ktapvm_probe_ctx *pc)
+{
+	raw_spin_unlock(&s->vm_lock);
+	this_cpu_ptr(&ktapvm_nesting)->depth[pc->level]--;
+	local_irq_restore(pc->flags);
+}
+
+void ktapvm_probe_run(struct ktapvm_session *s, unsigned int probe,
+		      struct ktapvm_event *ev)
+{
+	u64 t0 = local_clock(), dt;
+	char msg[48];
+	int r;
+
+	r = kp_vm_run_probe(s->vm, probe, &ev->kev);
+	dt = local_clock() - t0;
+	s->events++;
+	s->cpu_ns += dt;
+	if (r == KP_OK && dt > s->time_budget_ns) {
+		s->drop_budget++;
+		snprintf(msg, sizeof(msg), "time budget exceeded (%llu ns)",
+			 s->time_budget_ns);
+		session_fail(s, msg);
+	} else if (r != KP_OK) {
+		vm_stopped(s, r);
+	} else {
+		return;
+	}
+	/* Only the first to end it queues the end. */
+	if (atomic_cmpxchg(&s->state, KTAPVM_STATE_RUNNING,
+			   KTAPVM_STATE_ENDING) == KTAPVM_STATE_RUNNING)
+		ktapvm_session_end_async(s);
+}
+
+int ktapvm_run_main(struct ktapvm_session *s)
+{
+	u64 t0 = local_clock();
+	int r = kp_vm_run_main(s->vm);
+
+	s->cpu_ns += local_clock() - t0;
+	vm_stopped(s, r);
+	return r;
+}
+
+int ktapvm_run_end(struct ktapvm_session *s)
+{
+	u64 t0 = local_clock();
+	int r = kp_vm_run_end(s->vm);
+
+	s->cpu_ns += local_clock() - t0;
+	vm_stopped(s, r);
+	return r;
+}
+
+/* The VM's host services */
+
+static long host_str_field(const struct kp_event *kev, int field, char *buf,
+			   kp_size_t size)
+{
+	const struct ktapvm_event *ev =
+		container_of(kev, struct ktapvm_event, kev);
+	const char *str;
+	size_t n;
+
+	switch (field) {
+	case KP_EV_EXECNAME:
+		if (!ev->task)
+			return -1;
+		str = current->comm;
+		n = strnlen(str, sizeof(current->comm));
+		break;
+	case KP_EV_PROBENAME:
+		if (!ev->name)
+			return -1;
+		str = ev->name;
+		n = strlen(str);
+		break;
+	default:
+		/* argstr: formatted by ktapd from the raw record (not yet). */
+		return -1;
+	}
+	n = min_t(size_t, n, size);
+	memcpy(buf, str, n);
+	return n;
+}
+
+void ktapvm_event_init(struct ktapvm_event *ev, const char *name,
+		       struct pt_regs *regs, bool task)
+{
+	struct kp_event *kev = &ev->kev;
+
+	ev->name = name;
+	ev->regs = regs;
+	ev->task = task;
+	/* Global ids, as the kernel's own trace output shows them. */
+	kev->pid = task ? current->tgid : 0;
+	kev->tid = task ? current->pid : 0;
+	kev->uid = task ? __kuid_val(current_uid()) : 0;
+	kev->cpu = smp_processor_id();
+	kev->nargs = 0;
+	kev->has_retval = 0;
+	kev->str_field = host_str_field;
+	kev->data = NULL;
+}
+
+static void host_write(void *host, const char *buf, kp_size_t len)
+{
+	session_write(host, buf, len);
+}
+
+/*
+ * The kernel stack at the event, the way perf unwinds its callchains:
+ * from the probed context's registers when they are real ones, else from
+ * the frame the tracepoint's caller left (perf_fetch_caller_regs).
+ */
+static int kernel_frames(struct pt_regs *regs, unsigned long *ips, int max)
+{
+	struct unwind_state state;
+	unsigned long addr;
+	int n = 0;
+
+	if (!regs || user_mode(regs))
+		return -1;
+	ips[n++] = instruction_pointer(regs);
+	if (regs->flags & X86_EFLAGS_FIXED)
+		unwind_start(&state, current, regs, NULL);
+	else
+		unwind_start(&state, current, NULL, (unsigned long *)regs->sp);
+	for (; n < max && !unwind_done(&state); unwind_next_frame(&state)) {
+		addr = unwind_get_return_address(&state);
+		if (!addr)
+			break;
+		/* The caller's frame of a tracepoint holds its ip again. */
+		if (n == 1 && addr == ips[0])
+			continue;
+		ips[n++] = addr;
+	}
+	return n;
+}
+
+/* The user stack of the current task, by its frame pointers. */
+static int user_frames(const struct ktapvm_event *ev, unsigned long *ips,
+		       int max)
+{
+	struct pt_regs *regs = ev->regs;
+	struct {
+		unsigned long next, ret;
+	} frame;
+	unsigned long fp;
+	int n = 0;
+
+	if (!ev->task)
+		return -1;
+	if (!regs || !user_mode(regs)) {
+		if ((current->flags & PF_KTHREAD) || !current->mm)
+			return -1;
+		regs = task_pt_regs(current);
+	}
+	if (!user_64bit_mode(regs))
+		return -1;
+	ips[n++] = instruction_pointer(regs);
+	for (fp = regs->bp; n < max && fp && !(fp & 7); fp = frame.next) {
+		if (copy_from_user_nofault(&frame, (void __user *)fp,
+					   sizeof(frame)) || !frame.ret)
+			break;
+		ips[n++] = frame.ret;
+		if (frame.next <= fp) /* stacks grow down: stop on a loop */
+			break;
+	}
+	return n;
+}
+
+static long host_stack(void *host, const struct kp_event *kev, int user,
+		       int depth, int skip, char *buf, kp_size_t size)
+{
+	const struct ktapvm_event *ev;
+	unsigned long ips[KTAPVM_MAX_FRAMES];
+	size_t len = 0;
+	int n, i;
+
+	if (!kev || depth <= 0 || skip < 0 || skip >= KTAPVM_MAX_FRAMES)
+		return -1;
+	ev = container_of(kev, struct ktapvm_event, kev);
+	n = min(depth, KTAPVM_MAX_FRAMES - skip) + skip;
+	n = user ? user_frames(ev, ips, n) : kernel_frames(ev->regs, ips, n);
+	if (n < 0)
+		return -1;
+	for (i = skip; i < n; i++) {
+		const char *sep = i > skip ? "\n" : "";
+
+		if (user)
+			len += scnprintf(buf + len, size - len, "%s0x%lx", sep,
+					 ips[i]);
+		else
+			len += scnprintf(buf + len, size - len, "%s%pS", sep,
+					 (void *)ips[i]);
+	}
+	return len;
+}
+
+static long host_read_string(void *host, const struct kp_event *ev, int user,
+			     kp_u64 addr, char *buf, kp_size_t size)
+{
+	struct ktapvm_session *s = host;
+	size_t done = 0, n;
+	char *nul;
+	long r;
+
+	/* Outside a handler there is no traced context to read from. */
+	if (!ev || (!user && !s->kernel_reads))
+		return -1;
+	while (done < size) {
+		n = min_t(size_t, size - done, KTAPVM_READ_CHUNK);
+		n = min_t(size_t, n, PAGE_SIZE - ((addr + done) & ~PAGE_MASK));
+		if (user)
+			r = copy_from_user_nofault(buf + done,
+				(const void __user *)(unsigned long)(addr + done), n);
+		else
+			r = copy_from_kernel_nofault(buf + done,
+				(const void *)(unsigned long)(addr + done), n);
+		if (r)
+			return done ? (long)done : -1;
+		nul = memchr(buf + done, '\0', n);
+		if (nul)
+			return nul - buf;
+		done += n;
+	}
+	return done;
+}
+
+const struct kp_host_ops ktapvm_host_ops = {
+	.write = host_write,
+	.stack = host_stack,
+	.read_string = host_read_string,
+};
