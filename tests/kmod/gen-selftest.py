@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Compile the kernel self-test's golden cases into a C header.
+"""Compile the kernel self-test's golden cases into a C header, or into a
+directory for ktapvm-client's golden run.
 
 gen-selftest.py --ktapctl KTAPCTL --list selftest.list --cases DIR -o OUT.h
+gen-selftest.py ... --emit-dir OUTDIR [--stamp FILE]
+        (OUTDIR/cases, NAME.kpc, NAME.out, NAME.args: argv, NUL-separated)
 
 selftest.list names cases of DIR (tests/lang): NAME stands for NAME.kp, whose
 expected session output is NAME.out. Each is compiled with `KTAPCTL compile`
@@ -11,7 +14,8 @@ read "NAME.kp:LINE: ..."), and its header lines (# status, # args, # arena,
 # budget, # depth) become the case's settings. Cases the kernel cannot
 replay are refused: synthetic events (# events) and expected compiler or
 verifier messages (a non-empty NAME.err). OUT.h is included by
-kmod/selftest.c, which defines struct ktapvm_selftest_case.
+kmod/selftest.c, which defines struct ktapvm_selftest_case. OUTDIR/cases
+has a line "NAME STATUS ARENA BUDGET DEPTH" per case.
 """
 import argparse
 import os
@@ -163,6 +167,24 @@ def emit(cases, list_path):
     return "\n".join(out) + "\n"
 
 
+def emit_dir(cases, outdir):
+    """The cases as files, for ktapvm-client golden inside the guest."""
+    os.makedirs(outdir, exist_ok=True)
+    lines = []
+    for c in cases:
+        base = os.path.join(outdir, c["name"])
+        with open(base + ".kpc", "wb") as f:
+            f.write(c["chunk"])
+        with open(base + ".out", "wb") as f:
+            f.write(c["output"])
+        with open(base + ".args", "wb") as f:
+            f.write(b"".join(a.encode() + b"\0" for a in c["argv"]))
+        lines.append("%s %d %d %d %d\n" % (c["name"], c["status"], c["arena"],
+                                           c["budget"], c["depth"]))
+    with open(os.path.join(outdir, "cases"), "w") as f:
+        f.write("".join(lines))
+
+
 def read_list(path):
     names = []
     with open(path) as f:
@@ -186,20 +208,30 @@ def main():
     ap.add_argument("--list", required=True)
     ap.add_argument("--cases", required=True, help="directory of NAME.kp files")
     ap.add_argument("--depfile", help="make-style dependency file to write")
-    ap.add_argument("-o", "--output", required=True)
+    ap.add_argument("-o", "--output", help="C header to write")
+    ap.add_argument("--emit-dir", help="directory to write the cases to")
+    ap.add_argument("--stamp", help="file written last (for meson)")
     a = ap.parse_args()
+    if not a.output and not a.emit_dir:
+        ap.error("-o or --emit-dir is needed")
 
     ktapctl = os.path.abspath(a.ktapctl)
     deps = [a.list]
     with tempfile.TemporaryDirectory(prefix="gen-selftest-") as tmp:
         cases = [load_case(ktapctl, a.cases, n, tmp, deps)
                  for n in read_list(a.list)]
-    text = emit(cases, a.list)
-    with open(a.output, "w") as f:
-        f.write(text)
+    if a.output:
+        with open(a.output, "w") as f:
+            f.write(emit(cases, a.list))
+    if a.emit_dir:
+        emit_dir(cases, a.emit_dir)
+    if a.stamp:
+        with open(a.stamp, "w") as f:
+            f.write("%d cases\n" % len(cases))
+    target = a.output or a.stamp or os.path.join(a.emit_dir, "cases")
     if a.depfile:
         with open(a.depfile, "w") as f:
-            f.write("%s: %s\n" % (depfile_escape(a.output),
+            f.write("%s: %s\n" % (depfile_escape(target),
                                   " ".join(depfile_escape(d) for d in deps)))
     return 0
 

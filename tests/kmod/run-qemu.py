@@ -4,7 +4,8 @@
 the kernel log.
 
 The initramfs holds busybox, the given modules (/modules/NAME.ko), binaries
-with the shared libraries ldd finds for them, extra files, and init script
+with the shared libraries ldd finds for them, extra files and directories
+(their files, not subdirectories), and init script
 fragments (/init.d/NN-NAME.sh) that /init runs in order with `sh -e` after
 mounting proc, sys, devtmpfs, debugfs and tracefs. /init then prints dmesg
 and powers off.
@@ -88,6 +89,13 @@ def shared_libs(binary):
     return libs
 
 
+def guest_path(opt, spec):
+    src, sep, dst = spec.partition(":")
+    if not sep or not dst.startswith("/"):
+        sys.exit("run-qemu: %s wants SRC:/ABS/DST, got %s" % (opt, spec))
+    return src, dst
+
+
 def build_initramfs(work, a):
     root = os.path.join(work, "root")
     for d in ("bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "run",
@@ -102,10 +110,13 @@ def build_initramfs(work, a):
         for lib in shared_libs(b):
             copy_into(root, lib, lib)
     for spec in a.file:
-        src, sep, dst = spec.partition(":")
-        if not sep or not dst.startswith("/"):
-            sys.exit("run-qemu: --file wants SRC:/ABS/DST, got %s" % spec)
+        src, dst = guest_path("--file", spec)
         copy_into(root, src, dst)
+    for spec in a.dir:
+        src, dst = guest_path("--dir", spec)
+        for name in sorted(os.listdir(src)):
+            if os.path.isfile(os.path.join(src, name)):
+                copy_into(root, os.path.join(src, name), dst + "/" + name)
     for i, frag in enumerate(a.init):
         name = "%02d-%s" % (i, os.path.basename(frag))
         if not name.endswith(".sh"):
@@ -179,6 +190,8 @@ def main():
                     help="executable, copied to /bin/ with its shared libraries")
     ap.add_argument("--file", action="append", default=[],
                     help="SRC:/GUEST/PATH, any other file")
+    ap.add_argument("--dir", action="append", default=[],
+                    help="SRC:/GUEST/DIR, the files of a directory")
     ap.add_argument("--init", action="append", default=[],
                     help="shell fragment run by /init (in the order given)")
     ap.add_argument("--expect", action="append", default=[],
