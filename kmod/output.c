@@ -234,8 +234,8 @@ ssize_t ktapvm_output_read(struct ktapvm_session *s, char __user *buf,
 		mutex_unlock(&out->read_lock);
 		if (n)
 			return n;
-		/* Ended: nothing is written any more. */
-		if (atomic_read(&s->state) == KTAPVM_STATE_ENDED &&
+		/* Ended (after its last write): nothing more comes. */
+		if (atomic_read_acquire(&s->state) == KTAPVM_STATE_ENDED &&
 		    !ktapvm_output_pending(out))
 			return 0;
 		if (nonblock)

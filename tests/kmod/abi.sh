@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The device and the session fd: hostile ioctls, rmmod refused while a
-# session lives, kill -9 in the middle of a session, no memory left behind.
+# session lives, kill -9 in the middle of a session, no memory left behind,
+# two sessions at once, what lockdown takes away.
 . /tests/lib.sh
 
 insmod /modules/ktapvm.ko
@@ -54,4 +55,13 @@ cat /tmp/two1.out /tmp/two2.out
 mem_check "after all sessions"
 rmmod ktapvm
 [ ! -e /dev/ktapvm ] || fail "/dev/ktapvm left after rmmod"
+
+# Lockdown can only be raised: this comes last. An unsigned module cannot
+# be loaded once it is (integrity), so it is loaded before.
+insmod /modules/ktapvm.ko
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null || true
+echo confidentiality >/sys/kernel/security/lockdown
+cat /sys/kernel/security/lockdown
+$C lockdown $K/hostile.kpc || fail "lockdown checks"
+rmmod ktapvm
 echo "kmod-abi: ok"

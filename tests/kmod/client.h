@@ -53,5 +53,6 @@ int session_stats(int fd, struct ktapvm_stats *st);
 int session_drain(int fd, FILE *out, bool block, __u64 *next_seq);
 
 int hostile_main(int argc, char **argv);
+int lockdown_main(int argc, char **argv);
 
 #endif /* KTAPVM_CLIENT_H */

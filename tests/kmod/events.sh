@@ -33,6 +33,11 @@ expect_out '^calls 3 enoent 3 comm 2$'
 expect_out '^do_sys_openat2+0x'
 expect_out 'do_syscall_64'
 
+run reenter $K/reenter.kpc -- $T open 5 /tmp/ktap-marker
+expect_status 0
+expect_out '^strings 5$'
+grep -q 'drop_recursion=[1-9]' /tmp/reenter.err || fail "reenter: no recursion counted"
+
 run uprobe $K/uprobe.kpc -- $T add 10
 expect_status 0
 expect_out '^calls 10 rets 10 bad 0$'
@@ -81,6 +86,19 @@ expect_status 0
 expect_out '^openat true bad 0$'
 kill $noise0 $noise1
 wait $noise0 $noise1 || true
+
+# Two CPUs firing the same probe: every event runs the handler or is
+# counted as dropped, and no update of the shared global is lost.
+run counter $K/counter.kpc -- sh -c "taskset -c 0 $T ppid 20000 & taskset -c 1 $T ppid 20000; wait"
+expect_status 0
+n=$(awk '$1 == "n" { print $2 }' /tmp/counter.out)
+events=$(sed -n 's/.* events=\([0-9]*\) .*/\1/p' /tmp/counter.err)
+drops=$(sed -n 's/.* drop_recursion=\([0-9]*\) drop_contention=\([0-9]*\) .*/\1 + \2/p' /tmp/counter.err)
+echo "counter: n=$n events=$events drops=$drops"
+[ "$n" = "$events" ] || fail "counter: $n updates for $events handler runs"
+# The shell running the two may call getppid itself, once or twice.
+extra=$((n + drops - 40000))
+[ $extra -ge 0 ] && [ $extra -le 4 ] || fail "counter: $n runs + $drops drops for 40000 events"
 
 run flood --ring 16384 $K/flood.kpc
 expect_status 0

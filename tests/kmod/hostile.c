@@ -7,7 +7,8 @@
  * impossible attachments, reads too small. CHUNK has a sched:sched_switch
  * probe (0), a tick-10ms probe (1) and trace_end (2) printing
  * "hostile end\ttrue". Prints a line per failed check and a summary;
- * exits 1 when a check failed.
+ * exits 1 when a check failed. ktapvm-client lockdown CHUNK checks what
+ * lockdown=confidentiality takes away.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -450,6 +451,38 @@ static void run_checks(int fd)
 	      st.events > 0 && st.out_records == 1 && st.nprobes == 0);
 	st.size = 4;
 	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_STATS, &st));
+}
+
+/*
+ * ktapvm-client lockdown CHUNK, once the kernel is locked down for
+ * confidentiality: no kprobes, no kernel memory reads.
+ */
+int lockdown_main(int argc, char **argv)
+{
+	struct ktapvm_version v = { .size = sizeof(v) };
+	struct ktapvm_attach a = { .size = sizeof(a),
+				   .kind = KTAPVM_EV_KPROBE, .probe = 0,
+				   .symbol = (uintptr_t)"schedule" };
+	size_t len;
+	char *chunk;
+	int dev, fd;
+
+	if (argc != 1 || !(chunk = read_file(argv[0], &len)))
+		return CLIENT_EXIT_FAIL;
+	dev = dev_open();
+	EXPECT(0, ioctl(dev, KTAPVM_IOC_VERSION, &v));
+	CHECK(!(v.features & (1ull << KTAPVM_EV_KPROBE)) &&
+	      !(v.features & KTAPVM_FEAT_KERNEL_READ) &&
+	      (v.features & (1ull << KTAPVM_EV_TRACEPOINT)));
+	fd = loaded_session(dev, chunk, len);
+	EXPECT(EPERM, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
+	a.kind = KTAPVM_EV_KRETPROBE;
+	EXPECT(EPERM, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
+	close(fd);
+	close(dev);
+	free(chunk);
+	printf("lockdown: %u passed, %u failed\n", passed, failed);
+	return failed ? 1 : 0;
 }
 
 int hostile_main(int argc, char **argv)

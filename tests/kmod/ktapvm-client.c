@@ -14,6 +14,8 @@
  *       every golden case of DIR/cases through the session fd
  *   ktapvm-client hostile CHUNK
  *       bad ioctls, bad pointers, malformed chunks (hostile.c)
+ *   ktapvm-client lockdown CHUNK
+ *       what a kernel locked down for confidentiality refuses
  *
  * run options: --arena N --ring N --budget N --depth N --time-budget NS
  * --cpu N --pid N (or --pid-cmd: COMMAND's pid) --duration MS --hold
@@ -890,5 +892,7 @@ int main(int argc, char **argv)
 		return cmd_golden(argv[2]);
 	if (argc >= 2 && strcmp(argv[1], "hostile") == 0)
 		return hostile_main(argc - 2, argv + 2);
-	fail("usage: ktapvm-client run|golden|hostile ...");
+	if (argc >= 2 && strcmp(argv[1], "lockdown") == 0)
+		return lockdown_main(argc - 2, argv + 2);
+	fail("usage: ktapvm-client run|golden|hostile|lockdown ...");
 }

@@ -6,11 +6,14 @@
  *   ktapvm-target add N          ktap_target_add(40, 2) N times (uprobes)
  *   ktapvm-target open N PATH    open(PATH) N times; PATH need not exist
  *   ktapvm-target spin MS PATH   open(PATH) in a loop for MS milliseconds
+ *   ktapvm-target ppid N         getppid() N times (a syscall nobody else
+ *                                makes: a tracepoint all its own)
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,7 +63,13 @@ int main(int argc, char **argv)
 			open_once(argv[3]);
 		return 0;
 	}
+	if (argc == 3 && strcmp(argv[1], "ppid") == 0) {
+		n = atol(argv[2]);
+		for (i = 0; i < n; i++)
+			syscall(SYS_getppid);
+		return 0;
+	}
 	fprintf(stderr, "usage: ktapvm-target add N | open N PATH | "
-			"spin MS PATH\n");
+			"spin MS PATH | ppid N\n");
 	return 2;
 }
