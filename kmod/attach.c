@@ -228,7 +228,12 @@ static int tracepoint_attach(struct ktapvm_source *src,
 		.size = sizeof(attr),
 		.config = a->id,
 		.sample_period = 1,
-		.sample_type = PERF_SAMPLE_RAW,
+		/*
+		 * PERIOD: a tracepoint that hands perf a count (the runtime
+		 * of sched_stat_runtime) is one sample of that period, not
+		 * one sample per unit of it.
+		 */
+		.sample_type = PERF_SAMPLE_RAW | PERF_SAMPLE_PERIOD,
 		.disabled = 1,
 	};
 	const struct ktapvm_field *f;

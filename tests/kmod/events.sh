@@ -22,6 +22,10 @@ expect_status 0
 expect_out '^switches 200 good true bad 0$'
 expect_out 'schedule'
 
+run runtime $K/runtime.kpc
+expect_status 0
+expect_out '^runs 40 once per event true$'
+
 run syscalls $K/syscalls.kpc -- sh -c "$T open 5 /tmp/ktap-marker; $T open 3 /tmp/ktap-missing"
 expect_status 0
 expect_out '^marker 5 enoent 3 bad 0$'
