@@ -12,8 +12,10 @@
  * is committed (a dropped record takes none), so the reader hands out
  * seq 0, 1, 2... looking for the next one at the tail of each ring.
  *
- * A ring is a byte array of size 2^n with free-running head (producer) and
- * tail (consumer) counters. A record never wraps: when it does not fit
+ * Rings exist for the CPUs online at CREATE (possible CPUs can be many more
+ * than present ones); output of a handler on a CPU that came online later
+ * is dropped and counted. A ring is a byte array of size 2^n with
+ * free-running head (producer) and tail (consumer) counters. A record never wraps: when it does not fit
  * before the end, the rest of the ring is skipped (a pad record, or
  * nothing when less than a header is left).
  */
@@ -51,7 +53,7 @@ int ktapvm_output_init(struct ktapvm_output *out, u64 ring_size)
 	out->rings = kcalloc(nr_cpu_ids, sizeof(*out->rings), GFP_KERNEL);
 	if (!out->rings)
 		return -ENOMEM;
-	for_each_possible_cpu(cpu) {
+	for_each_online_cpu(cpu) {
 		out->rings[cpu].data = __vmalloc(ring_size, GFP_KERNEL_ACCOUNT |
 							    __GFP_NOWARN);
 		if (!out->rings[cpu].data)
@@ -82,6 +84,8 @@ static bool ring_put(struct ktapvm_output *out, struct ktapvm_ring *r,
 	u64 tail = smp_load_acquire(&r->tail);
 	struct ktapvm_record *rec;
 
+	if (!r->data)
+		return false;
 	if (off + size > out->size)
 		pad = out->size - off;
 	/* A tail ahead of head cannot happen; treat it as full all the same. */
@@ -136,6 +140,8 @@ static struct ktapvm_record *ring_peek(const struct ktapvm_output *out,
 	/* Pairs with ring_put(): what is below head is written. */
 	u64 head = smp_load_acquire(&r->head);
 
+	if (!r->data)
+		return NULL;
 	while (tail != head) {
 		room = out->size - (tail & (out->size - 1));
 		rec = (struct ktapvm_record *)(r->data +
