@@ -25,7 +25,7 @@
 /* Limits (reported by VERSION). */
 #define KTAPVM_MIN_ARENA 64ull
 #define KTAPVM_MAX_ARENA (1ull << 30)
-#define KTAPVM_MIN_RING (16ull << 10)
+#define KTAPVM_MIN_RING (64ull << 10)
 #define KTAPVM_MAX_RING (256ull << 20)
 #define KTAPVM_DEFAULT_RING (1ull << 20)
 #define KTAPVM_MAX_TIME_BUDGET_NS (1000ull * NSEC_PER_MSEC)
@@ -36,7 +36,11 @@
 #define KTAPVM_MAX_ARGS (64u << 10)
 #define KTAPVM_MAX_FIELDS 10u /* kp_event.args */
 #define KTAPVM_MAX_NAME 256u /* probename, with its NUL */
-#define KTAPVM_MAX_RECORD 4096u /* header included */
+/*
+ * Header included; above the VM's flush size (4 KiB and a line): one flush
+ * makes one record.
+ */
+#define KTAPVM_MAX_RECORD (16u << 10)
 
 /* Set at load time (module parameter), read by VERSION and CREATE. */
 extern unsigned int ktapvm_max_insn_budget;
