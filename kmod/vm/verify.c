@@ -264,9 +264,10 @@ static int check_rules(const struct kp_vstate *v, kp_u32 insn)
 		return b ? 0 : check_top(v, a);
 	case KP_OP_FORPREP:
 		/*
-		 * FORPREP: jumps forward to the FORLOOP of the same loop,
-		 * where the budget is charged; jumping anywhere else could
-		 * loop without ever charging it.
+		 * FORPREP: index, limit, step, copy R(A)..R(A+3); jumps
+		 * forward to the FORLOOP of the same loop, where the budget
+		 * is charged: jumping anywhere else could loop without ever
+		 * charging it.
 		 */
 		loop = v->pc + 1 + (kp_u32)KP_GET_SBX(insn);
 		if (KP_GET_SBX(insn) < 0 ||
@@ -276,8 +277,18 @@ static int check_rules(const struct kp_vstate *v, kp_u32 insn)
 				      a);
 		return check_window(v, a, a + 3);
 	case KP_OP_FORLOOP:
-		/* FORPREP/FORLOOP: index, limit, step, copy R(A)..R(A+3). */
-		return check_window(v, a, a + 3);
+		/*
+		 * FORLOOP: jumps back to just after the FORPREP that jumps
+		 * to it, so the loop is only entered through FORPREP's checks
+		 * (and its register window is FORPREP's, checked there).
+		 */
+		loop = v->pc + 1 + (kp_u32)KP_GET_SBX(insn);
+		if (!loop ||
+		    kp_fview_insn(v->f, loop - 1) !=
+			    KP_MK_ASBX(KP_OP_FORPREP, a, (int)(v->pc - loop)))
+			return V_FAIL(v, "FORLOOP must jump back to just after the FORPREP of register %u",
+				      a);
+		return 0;
 	case KP_OP_TFORLOOP:
 		/*
 		 * TFORLOOP: C >= 1 results into R(A+3)..R(A+2+C), then the

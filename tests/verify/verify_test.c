@@ -612,10 +612,15 @@ static void test_rules(void)
 	REJECT("FORPREP to another loop", 0, 23,
 	       "FORPREP must jump forward to a FORLOOP on register 4",
 	       c->f[0].code[25] = ASBX(FORLOOP, 5, -2));
-	REJECT("FORLOOP window", 0, 25,
-	       "registers 8..11 out of frame (size 10) in FORLOOP",
-	       c->f[0].code[23] = ASBX(JMP, 0, 1);
-	       c->f[0].code[25] = ASBX(FORLOOP, 8, -2));
+	REJECT("FORLOOP without its FORPREP", 0, 25,
+	       "FORLOOP must jump back to just after the FORPREP of register 4",
+	       c->f[0].code[23] = ASBX(JMP, 0, 1));
+	REJECT("FORLOOP back elsewhere", 0, 25,
+	       "FORLOOP must jump back to just after the FORPREP of register 4",
+	       c->f[0].code[25] = ASBX(FORLOOP, 4, -3));
+	REJECT("FORLOOP back to the start", 0, 25,
+	       "FORLOOP must jump back to just after the FORPREP of register 4",
+	       c->f[0].code[25] = ASBX(FORLOOP, 4, -26));
 	REJECT("TFORLOOP C", 0, 29, "operand C of TFORLOOP must be at least 1",
 	       c->f[0].code[29] = ABC(TFORLOOP, 3, 0, 0));
 	REJECT("TFORLOOP window", 0, 29,
