@@ -737,7 +737,13 @@ op_FORPREP:
 op_FORLOOP:
 	ra = RA;
 	if (ra[1].tt == KP_TNUM) {
-		ra[0].u.n = (kp_s64)((kp_u64)ra[0].u.n + (kp_u64)ra[2].u.n);
+		/*
+		 * Set the tag too: hostile bytecode may have stored another
+		 * type in R(A) inside the loop body, and adding to its
+		 * pointer must not leave a "string" the collector follows.
+		 */
+		kp_setnum(&ra[0], (kp_s64)((kp_u64)ra[0].u.n +
+					   (kp_u64)ra[2].u.n));
 		kp_setnum(&ra[3], ra[0].u.n);
 		if (ra[1].u.n == 0)
 			kp_setbool(&ra[1], 0);
