@@ -185,7 +185,7 @@ static void drain(struct engine_session *es, size_t budget)
 	uint64_t t0;
 	bool more;
 
-	if (es->state != EU_RUNNING || !es->nrings)
+	if (es->state != EU_RUNNING || !es->nsources)
 		return;
 	t0 = thread_cpu_ns();
 	more = eu_perf_drain(es, budget);
@@ -362,7 +362,7 @@ static int init_handles(struct engine_session *es)
 	uv_idle_init(es->loop, &es->more);
 	handle_init(es, (uv_handle_t *)&es->more);
 	es->handles = true;
-	for (i = 0; i < es->nrings; i++) {
+	for (i = 0; i < es->nsources; i++) {
 		r = uv_poll_init(es->loop, &es->polls[i], es->ring_fds[i]);
 		if (r < 0)
 			return r;
@@ -393,12 +393,12 @@ static void arm(struct engine_session *es)
 
 	eu_perf_enable(es);
 	/* After enabling: any change from now on is in the rings. */
-	if (es->nrings)
+	if (es->nsources)
 		eu_tasks_seed(&es->tasks, es->target_pid);
-	for (i = 0; i < es->nrings; i++)
+	for (i = 0; i < es->nsources; i++)
 		uv_poll_start(&es->polls[i], UV_READABLE | UV_DISCONNECT,
 			      on_ring);
-	if (es->nrings)
+	if (es->nsources)
 		uv_timer_start(&es->flush_timer, on_flush, EU_FLUSH_MS,
 			       EU_FLUSH_MS);
 	for (i = 0; i < es->nticks; i++) {

@@ -51,6 +51,7 @@ struct eu_event {
 	int nsysargs;
 	bool needs_ksyms; /* print fmt names kernel functions (%pS...) */
 	bool direct;
+	bool bpf; /* written by a BPF program into the BPF ring */
 	unsigned int *probes; /* the script's probes for it, in order */
 	unsigned int nprobes;
 	/* raw_syscalls:sys_enter/sys_exit: number -> per-syscall event */
@@ -156,6 +157,9 @@ struct engine_session {
 	unsigned int nrings;
 	unsigned int *heap; /* rings ordered by their next record's time */
 	uint64_t *heap_time; /* per ring */
+	/* The BPF ring (engine_user_bpf.c), if any, is source nrings. */
+	struct eu_bpf *bpf;
+	unsigned int nsources; /* nrings, + 1 with a BPF ring */
 	struct eu_tasks tasks;
 
 	struct eu_tick *ticks;
@@ -238,11 +242,30 @@ static inline void eu_decode_args(const struct eu_event *ev,
 
 /* engine_user_perf.c */
 int eu_perf_open(struct engine_session *es, char *err, size_t errlen);
+/* Keep a perf event fd with the session's, for enable and release. */
+int eu_perf_keep_fd(struct engine_session *es, int fd);
 void eu_perf_enable(struct engine_session *es);
 void eu_perf_disable(struct engine_session *es);
 void eu_perf_release(struct engine_session *es);
 /* Handle up to budget records in time order; true if more are waiting. */
 bool eu_perf_drain(struct engine_session *es, size_t budget);
+
+/* engine_user_bpf.c: the BPF fast path for fixed-size tracepoints. */
+bool eu_bpf_wanted(const struct engine_session *es);
+/* Load and attach the programs; on failure nothing stays and the events
+ * go to perf. */
+int eu_bpf_open(struct engine_session *es, int ncpus, int first_cpu,
+		char *err, size_t errlen);
+int eu_bpf_fd(const struct engine_session *es);
+void eu_bpf_gate(struct engine_session *es, bool on);
+void eu_bpf_count_lost(struct engine_session *es);
+void eu_bpf_release(struct engine_session *es);
+bool eu_bpf_begin(struct engine_session *es);
+const struct perf_event_header *eu_bpf_peek(struct engine_session *es);
+void eu_bpf_consume(struct engine_session *es);
+void eu_bpf_publish(struct engine_session *es);
+bool eu_bpf_half_read(const struct engine_session *es);
+int32_t eu_bpf_cpu(const struct perf_event_header *h);
 
 /*
  * engine_user.c: run a probe (or ev's probes) for the event in es->kev and

@@ -189,7 +189,7 @@ static void attr_init(struct perf_event_attr *a,
 	a->inherit = es->target_pid > 0;
 }
 
-static int fds_push(struct engine_session *es, int fd)
+int eu_perf_keep_fd(struct engine_session *es, int fd)
 {
 	int *n = realloc(es->fds, (es->nfds + 1) * sizeof(*n));
 
@@ -238,7 +238,7 @@ static int open_into_ring(struct engine_session *es, struct perf_event_attr *a,
 			 for_target(tid), strerror(-fd));
 		return fd;
 	}
-	r = fds_push(es, fd);
+	r = eu_perf_keep_fd(es, fd);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -335,13 +335,15 @@ static int rings_alloc(struct engine_session *es, const int *cpus, int ncpus)
 	int c, ntraced = es->cpu >= 0 ? 1 : ncpus;
 
 	es->nrings = (unsigned int)(ncpus + (int)es->nprofiles * ntraced);
+	es->nsources = es->nrings;
 	es->rings = calloc(es->nrings, sizeof(*es->rings));
-	es->ring_fds = calloc(es->nrings, sizeof(*es->ring_fds));
 	es->ring_cpus = calloc(es->nrings, sizeof(*es->ring_cpus));
 	es->ring_profile = calloc(es->nrings, sizeof(*es->ring_profile));
-	es->polls = calloc(es->nrings, sizeof(*es->polls));
-	es->heap = calloc(es->nrings, sizeof(*es->heap));
-	es->heap_time = calloc(es->nrings, sizeof(*es->heap_time));
+	/* Per source: the rings and a BPF ring. */
+	es->ring_fds = calloc(es->nrings + 1, sizeof(*es->ring_fds));
+	es->polls = calloc(es->nrings + 1, sizeof(*es->polls));
+	es->heap = calloc(es->nrings + 1, sizeof(*es->heap));
+	es->heap_time = calloc(es->nrings + 1, sizeof(*es->heap_time));
 	if (!es->rings || !es->ring_fds || !es->ring_cpus ||
 	    !es->ring_profile || !es->polls || !es->heap || !es->heap_time)
 		return -ENOMEM;
@@ -373,7 +375,7 @@ static int open_ring(struct engine_session *es, unsigned int ri, pid_t tid,
 	if (r < 0 || (es->cpu >= 0 && es->ring_cpus[ri] != es->cpu))
 		return r;
 	for (i = 0; i < es->nevents; i++) {
-		if (!es->events[i]->direct)
+		if (!es->events[i]->direct || es->events[i]->bpf)
 			continue;
 		r = open_tracepoint(es, es->events[i], tid, ri, err, errlen);
 		if (r < 0)
@@ -415,6 +417,19 @@ int eu_perf_open(struct engine_session *es, char *err, size_t errlen)
 	r = rings_alloc(es, cpus, ncpus);
 	if (r < 0)
 		return r;
+	if (eu_bpf_wanted(es)) {
+		char why[256];
+
+		r = eu_bpf_open(es, ncpus, cpus[0], why, sizeof(why));
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			log_info("Tracepoints through perf samples: %s", why);
+		} else {
+			es->ring_fds[es->nrings] = eu_bpf_fd(es);
+			es->nsources = es->nrings + 1;
+		}
+	}
 	for (ri = 0; ri < es->nrings; ri++)
 		for (t = 0; t < ntids; t++) {
 			r = open_ring(es, ri, tids[t], err, errlen);
@@ -440,6 +455,8 @@ static void ioctl_all(struct engine_session *es, unsigned long req)
 void eu_perf_enable(struct engine_session *es)
 {
 	ioctl_all(es, PERF_EVENT_IOC_ENABLE);
+	if (es->bpf)
+		eu_bpf_gate(es, true);
 }
 
 void eu_perf_disable(struct engine_session *es)
@@ -447,6 +464,10 @@ void eu_perf_disable(struct engine_session *es)
 	uint64_t v[2], lost = 0;
 	size_t i;
 
+	if (es->bpf) {
+		eu_bpf_gate(es, false);
+		eu_bpf_count_lost(es);
+	}
 	ioctl_all(es, PERF_EVENT_IOC_DISABLE);
 	/*
 	 * PERF_RECORD_LOST only comes with the next record that fits: losses
@@ -463,8 +484,11 @@ void eu_perf_release(struct engine_session *es)
 {
 	perf_close_async(TAKE_PTR(es->fds), es->nfds, TAKE_PTR(es->rings),
 			 es->nrings);
+	if (es->bpf)
+		eu_bpf_release(es);
 	es->nfds = 0;
 	es->nrings = 0;
+	es->nsources = 0;
 }
 
 static void fire(struct engine_session *es, const struct eu_event *ev,
@@ -521,22 +545,24 @@ static void fire_profile(struct engine_session *es,
 static void on_sample(struct engine_session *es, const unsigned char *p,
 		      uint32_t size, unsigned int ri)
 {
-	int32_t cpu = es->ring_cpus[ri];
+	bool bpf = ri == es->nrings;
 	const struct eu_event *ev, *sev;
 	uint32_t pid, tid, rawlen;
 	const unsigned char *raw;
 	uint16_t type;
+	int32_t cpu;
 	int64_t nr;
 
 	if (size < SAMPLE_RAW) {
 		es->dropped++;
 		return;
 	}
+	cpu = bpf ? eu_bpf_cpu((const void *)p) : es->ring_cpus[ri];
 	memcpy(&pid, p + SAMPLE_PID, 4);
 	memcpy(&tid, p + SAMPLE_PID + 4, 4);
 	memcpy(&rawlen, p + SAMPLE_RAW_SIZE, 4);
 	raw = p + SAMPLE_RAW;
-	if (es->ring_profile[ri] >= 0) {
+	if (!bpf && es->ring_profile[ri] >= 0) {
 		fire_profile(es, &es->profiles[es->ring_profile[ri]],
 			     (int32_t)pid, (int32_t)tid, cpu);
 		return;
@@ -669,36 +695,70 @@ static uint64_t heap_limit(const struct engine_session *es, unsigned int n)
 	return a < b ? a : b;
 }
 
+/* A source is a perf ring, or (index nrings) the BPF ring. */
+static bool src_begin(struct engine_session *es, unsigned int ri)
+{
+	return ri < es->nrings ? perf_ring_begin(&es->rings[ri]) :
+				 eu_bpf_begin(es);
+}
+
+static const struct perf_event_header *src_peek(struct engine_session *es,
+						unsigned int ri)
+{
+	return ri < es->nrings ? perf_ring_peek(&es->rings[ri]) :
+				 eu_bpf_peek(es);
+}
+
+static void src_consume(struct engine_session *es, unsigned int ri,
+			const struct perf_event_header *h)
+{
+	struct perf_ring *r;
+
+	if (ri == es->nrings) {
+		eu_bpf_consume(es);
+		/* Give space back early when a run is long. */
+		if (eu_bpf_half_read(es))
+			eu_bpf_publish(es);
+		return;
+	}
+	r = &es->rings[ri];
+	perf_ring_consume(r, h);
+	if (r->tail - r->published > r->mask / 4)
+		perf_ring_publish(r);
+}
+
+static void src_publish(struct engine_session *es, unsigned int ri)
+{
+	if (ri < es->nrings)
+		perf_ring_publish(&es->rings[ri]);
+	else
+		eu_bpf_publish(es);
+}
+
 bool eu_perf_drain(struct engine_session *es, size_t budget)
 {
 	const struct perf_event_header *h;
 	unsigned int n = 0, ri;
-	struct perf_ring *r;
 	size_t done = 0;
 	uint64_t limit, t;
 
-	for (ri = 0; ri < es->nrings; ri++) {
-		r = &es->rings[ri];
-		if (!perf_ring_begin(r) || !(h = perf_ring_peek(r)))
+	for (ri = 0; ri < es->nsources; ri++) {
+		if (!src_begin(es, ri) || !(h = src_peek(es, ri)))
 			continue;
 		es->heap_time[ri] = record_time(h);
 		heap_push(es, &n, ri);
 	}
 	while (n && es->state == EU_RUNNING && done < budget) {
 		ri = es->heap[0];
-		r = &es->rings[ri];
 		limit = heap_limit(es, n);
-		h = perf_ring_peek(r);
+		h = src_peek(es, ri);
 		for (;;) {
 			on_record(es, ri, h);
-			perf_ring_consume(r, h);
+			src_consume(es, ri, h);
 			done++;
-			/* Give space back early when a run is long. */
-			if (r->tail - r->published > r->mask / 4)
-				perf_ring_publish(r);
 			if (es->state != EU_RUNNING || done >= budget)
 				break;
-			h = perf_ring_peek(r);
+			h = src_peek(es, ri);
 			if (!h) {
 				es->heap[0] = es->heap[--n];
 				heap_sift_down(es, n, 0);
@@ -712,7 +772,9 @@ bool eu_perf_drain(struct engine_session *es, size_t budget)
 			}
 		}
 	}
-	for (ri = 0; ri < es->nrings; ri++)
-		perf_ring_publish(&es->rings[ri]);
+	for (ri = 0; ri < es->nsources; ri++)
+		src_publish(es, ri);
+	if (es->bpf)
+		eu_bpf_count_lost(es);
 	return n && es->state == EU_RUNNING;
 }

@@ -15,6 +15,7 @@
  *     --linger MS     after the command exits, wait MS before stopping
  *     --arg VALUE     a script argument (repeatable)
  *     --stats         print the engine's stats at the end
+ *     --debug         the engine's debug log on stderr
  *     --dump          print the globals as JSON (dump_json) at the end
  *
  * A command is forked only once the session is armed (with --target it
@@ -37,6 +38,7 @@
 
 #include "engine.h"
 #include "lang.h"
+#include "log.h"
 
 #define DRIVE_ARENA (16u << 20)
 #define MAX_ARGS 32
@@ -192,7 +194,7 @@ static int usage(void)
 {
 	fputs("usage: engine_drive [-p PID] [-C CPU] [--target] [--ring BYTES]"
 	      " [--duration MS]\n"
-	      "                    [--linger MS] [--arg V]... [--stats]"
+	      "                    [--linger MS] [--arg V]... [--stats] [--debug]"
 	      " [--dump]"
 	      " (-e TEXT | script.kp)\n"
 	      "                    [-- cmd args...]\n",
@@ -223,6 +225,8 @@ int main(int argc, char **argv)
 			target = 1;
 		} else if (!strcmp(o, "--stats")) {
 			d.stats = 1;
+		} else if (!strcmp(o, "--debug")) {
+			log_setup(LOG_DEBUG);
 		} else if (!strcmp(o, "--dump")) {
 			d.dump = 1;
 		} else if (o[0] != '-') {

@@ -312,11 +312,40 @@ trace_end { for (k, v in pairs(s)) { printf("S\\t%s\\t%d\\n", k, v) } }'''
 
 
 @case
+def bpf_path():
+    """Fixed-size tracepoints go through BPF programs unless KTAPD_BPF=0
+    (the suite 'engine-perf' runs every case that way): exact syscall
+    counts, only the wanted syscall numbers, and -C checked by the
+    program, on one path as on the other."""
+    script = '''
+var s = {}
+trace syscalls:sys_enter_getppid, syscalls:sys_exit_getppid { s[probename] += 1 }
+trace_end { for (k, v in pairs(s)) { printf("S\\t%s\\t%d\\n", k, v) } }'''
+    r = drive(script, '--debug', cmd=workload('getppid', 20000))
+    if os.environ.get('KTAPD_BPF') == '0':
+        expect('through BPF' not in r.err, 'BPF used with KTAPD_BPF=0', r)
+    else:
+        expect(re.search(r'Tracepoints through BPF: 2 events', r.err),
+               'the BPF fast path was not used', r)
+    got = {f[0]: int(f[1]) for f in r.lines('S')}
+    expect(got == {'sys_enter_getppid': 20000, 'sys_exit_getppid': 20000},
+           'counts %s' % got, r)
+    r = drive('''
+var n = {}
+trace sched:sched_process_exec { n[cpu] += 1 }
+trace_end { for (k, v in pairs(n)) { printf("C\\t%d\\t%d\\n", k, v) } }''',
+              '-C', '0', cmd=['sh', '-c', 'taskset -c 1 true; taskset -c 0 true'])
+    cpus = {int(f[0]) for f in r.lines('C')}
+    expect(cpus == {0}, 'CPUs seen with -C 0: %s' % cpus, r)
+
+
+@case
 def lost_events():
-    """A one-page ring and a heavy workload: losses counted and reported."""
+    """A one-page ring, a heavy workload and a slow handler: losses
+    counted and reported."""
     r = drive('''
 var n = 0
-trace syscalls:sys_enter_getppid { n += 1 }
+trace syscalls:sys_enter_getppid { n += 1; for (i = 1, 2000) { } }
 trace_end { printf("N\\t%d\\n", n) }''', '--ring', '4096',
               cmd=workload('getppid', 300000))
     n = int(r.lines('N')[0][0])

@@ -9,6 +9,8 @@
 #          bpftrace's `tracepoint:syscalls:sys_enter_* { @[probe] = count(); }`;
 #          also the tracer's own CPU time per event (ktap handles events in
 #          user space, bpftrace in the kernel, inside the workload's time).
+#          --perf-path adds the engine without its BPF fast path
+#          (KTAPD_BPF=0: a perf sample per event).
 #   arm    the time from starting the tracer until it traces: ktap's
 #          `trace syscalls:*` (engine_drive prints when the engine is armed)
 #          against bpftrace's `tracepoint:syscalls:sys_enter_*` (its BEGIN
@@ -74,10 +76,11 @@ def stop(p):
     return err, ru.ru_utime + ru.ru_stime
 
 
-def traced_ktap(args):
+def traced_ktap(args, bpf=True):
+    env = dict(os.environ, KTAPD_BPF='1' if bpf else '0')
     p = subprocess.Popen(pinned(1, [args.drive, '--stats', '-e', KTAP_COST]),
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                         text=True)
+                         text=True, env=env)
     wait_for(p.stderr, r'armed in', 30)
     secs = run_workload(args)
     err, cpu = stop(p)
@@ -99,6 +102,7 @@ def traced_bpftrace(args):
 
 def bench_cost(args):
     base, ktap, bpf, kcpu, kev, klost, bcpu = [], [], [], [], [], [], []
+    kperf = []
     for _ in range(args.runs):
         base.append(run_workload(args))
         s, c, e, lost = traced_ktap(args)
@@ -106,6 +110,8 @@ def bench_cost(args):
         kcpu.append(c)
         kev.append(e)
         klost.append(lost)
+        if args.perf_path:
+            kperf.append(traced_ktap(args, bpf=False)[0])
         if args.bpftrace:
             s, c = traced_bpftrace(args)
             bpf.append(s)
@@ -118,6 +124,11 @@ def bench_cost(args):
     added_k = (k - b) / n * 1e9
     print('  %-34s %8.1f ns/call  added %7.1f ns/event'
           % ('ktap (user engine)', k / n * 1e9, added_k))
+    if kperf:
+        kp = statistics.median(kperf)
+        print('  %-34s %8.1f ns/call  added %7.1f ns/event'
+              % ('ktap, perf samples (KTAPD_BPF=0)', kp / n * 1e9,
+                 (kp - b) / n * 1e9))
     per_ev = statistics.median(c / max(e, 1) for c, e in zip(kcpu, kev))
     print('  %-34s %8.1f ns/event  (%d events handled, %d lost, median)'
           % ('ktap engine CPU (in ktapd)', per_ev * 1e9,
@@ -185,6 +196,8 @@ def main():
     ap.add_argument('--runs', type=int, default=5)
     ap.add_argument('--calls', type=int, default=1000000)
     ap.add_argument('--no-bpftrace', dest='bpftrace', action='store_false')
+    ap.add_argument('--perf-path', action='store_true',
+                    help='also time the engine without its BPF fast path')
     ap.add_argument('which', nargs='*', default=['cost', 'arm'])
     args = ap.parse_args()
     args.drive = os.path.abspath(args.drive)

@@ -1,0 +1,645 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The user engine's fast path for tracepoints: instead of perf writing a
+ * sample per hit (perf_tp_event, perf_output_*: most of what tracing adds
+ * to a traced syscall), a small BPF program on the tracepoint copies the
+ * record into one BPF ring buffer shared by every CPU, laid out exactly
+ * like the perf sample it replaces, so the same decoder and the same
+ * time-ordered merge read both. The programs are assembled here, a few
+ * dozen instructions each, with no compiler and no libbpf.
+ *
+ * A BPF program on a tracepoint runs for every hit, whatever CPU or task
+ * its perf event was opened for, from the moment it is attached: so it is
+ * attached once per tracepoint, it checks -C itself, a gate word in a
+ * shared map says when it may write, and with -p (which must follow a
+ * process tree) the engine keeps to perf. Syscall numbers that no probe
+ * wants are dropped by the program through a bitmap in the same map.
+ *
+ * Wakeups: a record wakes the reader only when the bytes pending cross a
+ * multiple of a quarter of the ring (once per quarter, not once per record
+ * while the reader is behind); the engine's flush timer drains the rest,
+ * as with perf's watermark. A ring's fd polls readable whenever it holds data, which
+ * ktapd's own system calls would keep true forever: the loop watches an
+ * epoll fd holding the ring edge-triggered instead, readable only after
+ * a wakeup.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "engine_user.h"
+#include "log.h"
+#include "macro.h"
+#include "syscalls.h"
+
+/* Events a session may put on BPF; the others stay on perf. */
+#define EU_BPF_MAX_EVENTS 64
+/* Larger fixed-size records stay on perf (its sample size is a u16). */
+#define EU_BPF_MAX_RAW 2048
+#define EU_BPF_MAX_INSNS 1024
+
+/* The sample the programs write: EU_SAMPLE_TYPE's layout, the period slot
+ * holding the CPU (perf knows it from the ring, BPF has one ring). */
+#define REC_PID 8
+#define REC_TID 12
+#define REC_TIME 16
+#define REC_CPU 24
+#define REC_RAW_SIZE 32
+#define REC_RAW 36
+
+/* The control map's single value, mapped into ktapd. */
+struct eu_bpf_ctl {
+	uint32_t enabled;
+	uint32_t pad;
+	uint64_t lost; /* ring full: records not written */
+	/* then one bitmap of wanted syscall numbers per raw_syscalls event */
+};
+
+struct eu_bpf {
+	int ring_fd, ctl_fd;
+	int ep_fd; /* the ring, edge-triggered */
+	size_t ring_size; /* data bytes, a power of two */
+	size_t page;
+	struct eu_bpf_ctl *ctl;
+	size_t ctl_size;
+	unsigned char *cons_page; /* consumer_pos, written by ktapd */
+	unsigned char *prod; /* producer_pos page, then the data twice */
+	uint64_t cons, prod_pos, published;
+	uint64_t lost_seen;
+	int *prog_fds;
+	unsigned int nprogs;
+	size_t bitmap_bytes;
+	unsigned int nbitmaps;
+};
+
+static int sys_bpf(enum bpf_cmd cmd, union bpf_attr *attr)
+{
+	int r = (int)syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+
+	return r < 0 ? -errno : r;
+}
+
+/* Assembling a program */
+
+struct asm_buf {
+	struct bpf_insn insn[EU_BPF_MAX_INSNS];
+	unsigned int n;
+	unsigned int to_out[8], nto_out; /* jumps to the common exit */
+	bool overflow;
+};
+
+static void emit(struct asm_buf *a, uint8_t code, uint8_t dst, uint8_t src,
+		 int16_t off, int32_t imm)
+{
+	if (a->n >= EU_BPF_MAX_INSNS) {
+		a->overflow = true;
+		return;
+	}
+	a->insn[a->n++] = (struct bpf_insn){ .code = code,
+					     .dst_reg = dst,
+					     .src_reg = src,
+					     .off = off,
+					     .imm = imm };
+}
+
+#define MOV_REG(a, d, s) emit(a, BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
+#define MOV_IMM(a, d, k) emit(a, BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, k)
+#define ALU_IMM(a, op, d, k) emit(a, BPF_ALU64 | (op) | BPF_K, d, 0, 0, k)
+#define ALU_REG(a, op, d, s) emit(a, BPF_ALU64 | (op) | BPF_X, d, s, 0, 0)
+#define LDX(a, sz, d, s, o) emit(a, BPF_LDX | BPF_MEM | (sz), d, s, o, 0)
+#define STX(a, sz, d, s, o) emit(a, BPF_STX | BPF_MEM | (sz), d, s, o, 0)
+#define ST_IMM(a, sz, d, o, k) emit(a, BPF_ST | BPF_MEM | (sz), d, 0, o, k)
+#define CALL(a, fn) emit(a, BPF_JMP | BPF_CALL, 0, 0, 0, fn)
+
+/* A 64-bit immediate: a map's fd (PSEUDO_MAP_FD) or value (+off). */
+static void ld_map(struct asm_buf *a, uint8_t dst, uint8_t pseudo, int fd,
+		   int32_t off)
+{
+	emit(a, BPF_LD | BPF_DW | BPF_IMM, dst, pseudo, 0, fd);
+	emit(a, 0, 0, 0, 0, off);
+}
+
+/* if (dst op k) goto out; patched by asm_end. */
+static void jmp_out(struct asm_buf *a, uint8_t op, uint8_t dst, int32_t k)
+{
+	if (a->nto_out >= KP_ARRAY_SIZE(a->to_out)) {
+		a->overflow = true;
+		return;
+	}
+	a->to_out[a->nto_out++] = a->n;
+	emit(a, BPF_JMP | op | BPF_K, dst, 0, 0, k);
+}
+
+/* What one program does: its event, size and filters. */
+struct prog_spec {
+	int id; /* tracefs id: common_type */
+	uint32_t raw_size; /* fixed record size, a multiple of 4 */
+	int cpu; /* -C, or -1 */
+	int bitmap_off; /* in the ctl value, or -1 */
+	uint32_t nsyscalls;
+	uint32_t wake_at; /* ring bytes pending that wake the reader */
+};
+
+enum { R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10 };
+
+/*
+ *   r6 = ctx; r7 = &ctl
+ *   if (!ctl->enabled) goto out
+ *   if (cpu() != CPU) goto out                          (-C)
+ *   nr = ctx->id; if (nr >= N || !(bitmap[nr/8] >> nr%8 & 1)) goto out
+ *   r8 = ringbuf_reserve(ring, size, 0); if (!r8) { ctl->lost++; goto out }
+ *   fill the sample: header, pid, tid, time, cpu, raw size, raw record
+ *   ringbuf_submit(r8, FORCE_WAKEUP if this record made the bytes pending
+ *                  cross a multiple of wake_at, else NO_WAKEUP)
+ * out:
+ *   return 0 (perf writes nothing)
+ */
+static void assemble(struct asm_buf *a, const struct eu_bpf *b,
+		     const struct prog_spec *s)
+{
+	uint32_t rec = REC_RAW + s->raw_size, off;
+	unsigned int lost_at, i;
+
+	MOV_REG(a, R6, R1);
+	ld_map(a, R7, BPF_PSEUDO_MAP_VALUE, b->ctl_fd, 0);
+	LDX(a, BPF_W, R1, R7, offsetof(struct eu_bpf_ctl, enabled));
+	jmp_out(a, BPF_JEQ, R1, 0);
+	if (s->cpu >= 0) {
+		CALL(a, BPF_FUNC_get_smp_processor_id);
+		jmp_out(a, BPF_JNE, R0, s->cpu);
+	}
+	if (s->bitmap_off >= 0) {
+		/* raw_syscalls: the syscall number is the long at 8. */
+		LDX(a, BPF_DW, R1, R6, 8);
+		jmp_out(a, BPF_JGE, R1, (int32_t)s->nsyscalls);
+		MOV_REG(a, R2, R1);
+		ALU_IMM(a, BPF_RSH, R2, 3);
+		ALU_REG(a, BPF_ADD, R2, R7);
+		LDX(a, BPF_B, R2, R2, (int16_t)s->bitmap_off);
+		ALU_IMM(a, BPF_AND, R1, 7);
+		ALU_REG(a, BPF_RSH, R2, R1);
+		ALU_IMM(a, BPF_AND, R2, 1);
+		jmp_out(a, BPF_JEQ, R2, 0);
+	}
+	ld_map(a, R1, BPF_PSEUDO_MAP_FD, b->ring_fd, 0);
+	MOV_IMM(a, R2, (int32_t)rec);
+	MOV_IMM(a, R3, 0);
+	CALL(a, BPF_FUNC_ringbuf_reserve);
+	lost_at = a->n;
+	emit(a, BPF_JMP | BPF_JEQ | BPF_K, R0, 0, 0, 0); /* patched below */
+	MOV_REG(a, R8, R0);
+	/* struct perf_event_header: u32 type, u16 misc, u16 size */
+	ST_IMM(a, BPF_W, R8, 0, PERF_RECORD_SAMPLE);
+	ST_IMM(a, BPF_W, R8, 4, (int32_t)(rec << 16));
+	CALL(a, BPF_FUNC_get_current_pid_tgid);
+	STX(a, BPF_W, R8, R0, REC_TID);
+	STX(a, BPF_W, R8, R0, REC_RAW + 4); /* common_pid */
+	ALU_IMM(a, BPF_RSH, R0, 32);
+	STX(a, BPF_W, R8, R0, REC_PID);
+	CALL(a, BPF_FUNC_ktime_get_ns);
+	STX(a, BPF_DW, R8, R0, REC_TIME);
+	CALL(a, BPF_FUNC_get_smp_processor_id);
+	STX(a, BPF_DW, R8, R0, REC_CPU);
+	ST_IMM(a, BPF_W, R8, REC_RAW_SIZE, (int32_t)s->raw_size);
+	/* The record's first 8 bytes hold perf's regs pointer by now: the
+	 * program may not read them. Rebuild common_type; flags and
+	 * preempt_count read as 0, common_pid is the tid (stored above). */
+	ST_IMM(a, BPF_W, R8, REC_RAW, s->id & 0xffff);
+	for (off = 8; off < s->raw_size; off += 4) {
+		LDX(a, BPF_W, R1, R6, (int16_t)off);
+		STX(a, BPF_W, R8, R1, (int16_t)(REC_RAW + off));
+	}
+	ld_map(a, R1, BPF_PSEUDO_MAP_FD, b->ring_fd, 0);
+	MOV_IMM(a, R2, BPF_RB_AVAIL_DATA);
+	CALL(a, BPF_FUNC_ringbuf_query);
+	MOV_IMM(a, R2, BPF_RB_NO_WAKEUP);
+	emit(a, BPF_JMP | BPF_JLT | BPF_K, R0, 0, 3, (int32_t)s->wake_at);
+	ALU_IMM(a, BPF_AND, R0, (int32_t)(s->wake_at - 1));
+	emit(a, BPF_JMP | BPF_JGE | BPF_K, R0, 0, 1,
+	     (int32_t)((rec + BPF_RINGBUF_HDR_SZ + 7) & ~7u));
+	MOV_IMM(a, R2, BPF_RB_FORCE_WAKEUP);
+	MOV_REG(a, R1, R8);
+	CALL(a, BPF_FUNC_ringbuf_submit);
+	/* out: */
+	for (i = 0; i < a->nto_out; i++)
+		a->insn[a->to_out[i]].off = (int16_t)(a->n - a->to_out[i] - 1);
+	MOV_IMM(a, R0, 0);
+	emit(a, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	/* lost: ctl->lost += 1; return 0 */
+	if (a->n < EU_BPF_MAX_INSNS)
+		a->insn[lost_at].off = (int16_t)(a->n - lost_at - 1);
+	MOV_IMM(a, R1, 1);
+	emit(a, BPF_STX | BPF_ATOMIC | BPF_DW, R7, R1,
+	     offsetof(struct eu_bpf_ctl, lost), BPF_ADD);
+	MOV_IMM(a, R0, 0);
+	emit(a, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+}
+
+static int load_prog(struct eu_bpf *b, const struct prog_spec *s,
+		     const char *name, char *err, size_t errlen)
+{
+	_cleanup_free_ struct asm_buf *a = calloc(1, sizeof(*a));
+	_cleanup_free_ char *log = NULL;
+	union bpf_attr attr;
+	int fd;
+
+	if (!a)
+		return -ENOMEM;
+	assemble(a, b, s);
+	if (a->overflow) {
+		snprintf(err, errlen, "BPF program for '%s' too long", name);
+		return -E2BIG;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_TRACEPOINT;
+	attr.insns = (uint64_t)(uintptr_t)a->insn;
+	attr.insn_cnt = a->n;
+	attr.license = (uint64_t)(uintptr_t)"GPL";
+	fd = sys_bpf(BPF_PROG_LOAD, &attr);
+	if (fd >= 0 || fd == -EPERM)
+		goto out;
+	/* Again with the verifier's log, for the message. */
+	log = calloc(1, 65536);
+	if (log) {
+		attr.log_level = 1;
+		attr.log_buf = (uint64_t)(uintptr_t)log;
+		attr.log_size = 65536;
+		(void)sys_bpf(BPF_PROG_LOAD, &attr);
+		log_debug("BPF verifier log for '%s':\n%s", name, log);
+	}
+out:
+	if (fd < 0)
+		snprintf(err, errlen, "BPF program for '%s' refused: %s", name,
+			 strerror(-fd));
+	return fd;
+}
+
+static int map_create(enum bpf_map_type type, uint32_t key, uint32_t value,
+		      uint32_t entries, uint32_t flags)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_type = type;
+	attr.key_size = key;
+	attr.value_size = value;
+	attr.max_entries = entries;
+	attr.map_flags = flags;
+	return sys_bpf(BPF_MAP_CREATE, &attr);
+}
+
+/* The record size of an event without dynamic fields, else 0. */
+static uint32_t fixed_size(const struct eu_event *ev)
+{
+	struct tep_format_field *f;
+	uint32_t end = 0;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		f = pass ? ev->tep->format.fields :
+			   ev->tep->format.common_fields;
+		for (; f; f = f->next) {
+			if (f->flags & TEP_FIELD_IS_DYNAMIC)
+				return 0;
+			if ((uint32_t)(f->offset + f->size) > end)
+				end = (uint32_t)(f->offset + f->size);
+		}
+	}
+	end = (end + 3) & ~3u;
+	return end >= 8 && end <= EU_BPF_MAX_RAW ? end : 0;
+}
+
+static bool eligible(const struct eu_event *ev)
+{
+	return ev->direct && ev->kind == EU_EVENT_PLAIN && fixed_size(ev);
+}
+
+bool eu_bpf_wanted(const struct engine_session *es)
+{
+	const char *env = getenv("KTAPD_BPF");
+	unsigned int i, n = 0;
+
+	if (env && !strcmp(env, "0"))
+		return false;
+	/* -p and -- cmd follow a process tree: perf's inherit does that. */
+	if (es->target_pid > 0)
+		return false;
+	for (i = 0; i < es->nevents; i++)
+		n += eligible(es->events[i]);
+	return n > 0 && n <= EU_BPF_MAX_EVENTS;
+}
+
+static int ring_map(struct eu_bpf *b)
+{
+	void *p;
+
+	p = mmap(NULL, b->page, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 b->ring_fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	b->cons_page = p;
+	/* The data is mapped twice in a row: records never wrap. */
+	p = mmap(NULL, b->page + 2 * b->ring_size, PROT_READ, MAP_SHARED,
+		 b->ring_fd, (off_t)b->page);
+	if (p == MAP_FAILED)
+		return -errno;
+	b->prod = p;
+	p = mmap(NULL, b->ctl_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 b->ctl_fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	b->ctl = p;
+	return 0;
+}
+
+static int ring_watch(struct eu_bpf *b)
+{
+	struct epoll_event e = { .events = EPOLLIN | EPOLLET };
+
+	b->ep_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (b->ep_fd < 0)
+		return -errno;
+	if (epoll_ctl(b->ep_fd, EPOLL_CTL_ADD, b->ring_fd, &e) < 0)
+		return -errno;
+	return 0;
+}
+
+static void bpf_free(struct eu_bpf *b)
+{
+	unsigned int i;
+
+	if (!b)
+		return;
+	for (i = 0; i < b->nprogs; i++)
+		close(b->prog_fds[i]);
+	free(b->prog_fds);
+	if (b->ctl)
+		munmap(b->ctl, b->ctl_size);
+	if (b->prod)
+		munmap(b->prod, b->page + 2 * b->ring_size);
+	if (b->cons_page)
+		munmap(b->cons_page, b->page);
+	if (b->ep_fd >= 0)
+		close(b->ep_fd);
+	if (b->ctl_fd >= 0)
+		close(b->ctl_fd);
+	if (b->ring_fd >= 0)
+		close(b->ring_fd);
+	free(b);
+}
+
+static void bitmap_fill(struct eu_bpf *b, const struct eu_event *ev,
+			unsigned int k)
+{
+	unsigned char *bm = (unsigned char *)(b->ctl + 1) +
+			    k * b->bitmap_bytes;
+	unsigned int nr;
+
+	for (nr = 0; nr < syscalls_count(); nr++)
+		if (ev->demux[nr])
+			bm[nr / 8] |= (unsigned char)(1u << (nr % 8));
+}
+
+/* Attach a program to ev's tracepoint, once: it runs for every CPU. */
+static int attach(struct engine_session *es, struct eu_event *ev, int prog,
+		  int cpu, char *err, size_t errlen)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = PERF_TYPE_TRACEPOINT,
+		.config = (uint64_t)ev->id,
+		.sample_period = 1,
+		.sample_type = PERF_SAMPLE_RAW,
+		.disabled = 1,
+	};
+	int fd, r;
+
+	fd = perf_event_open_fd(&attr, -1, cpu, -1);
+	if (fd < 0) {
+		snprintf(err, errlen,
+			 "event '%s:%s': perf_event_open failed: %s",
+			 ev->tep->system, ev->name, strerror(-fd));
+		return fd;
+	}
+	/* Its fd goes with the others: closing it is the slow part. */
+	r = eu_perf_keep_fd(es, fd);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	if (ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "event '%s:%s': cannot attach BPF: %s",
+			 ev->tep->system, ev->name, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static size_t ring_bytes(const struct engine_session *es, int ncpus)
+{
+	size_t size = es->ring_size * (size_t)(es->cpu >= 0 ? 1 : ncpus);
+	size_t p = 1;
+
+	while (p < size)
+		p <<= 1;
+	return p;
+}
+
+int eu_bpf_open(struct engine_session *es, int ncpus, int first_cpu,
+		char *err, size_t errlen)
+{
+	struct eu_bpf *b;
+	struct prog_spec s;
+	unsigned int i, nbitmaps = 0, k = 0;
+	int r, fd;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->ring_fd = b->ctl_fd = b->ep_fd = -1;
+	b->page = (size_t)sysconf(_SC_PAGESIZE);
+	b->ring_size = ring_bytes(es, ncpus);
+	if (b->ring_size < b->page)
+		b->ring_size = b->page;
+	b->bitmap_bytes = (syscalls_count() + 7) / 8;
+	for (i = 0; i < es->nevents; i++)
+		if (eligible(es->events[i]) && es->events[i]->demux &&
+		    !es->events[i]->nprobes)
+			nbitmaps++;
+	b->ctl_size = sizeof(struct eu_bpf_ctl) + nbitmaps * b->bitmap_bytes;
+	b->ctl_size = (b->ctl_size + b->page - 1) / b->page * b->page;
+	b->prog_fds = calloc(es->nevents, sizeof(*b->prog_fds));
+	r = -ENOMEM;
+	if (!b->prog_fds)
+		goto fail;
+	r = b->ring_fd = map_create(BPF_MAP_TYPE_RINGBUF, 0, 0,
+				    (uint32_t)b->ring_size, 0);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot create a BPF ring buffer: %s",
+			 strerror(-r));
+		goto fail;
+	}
+	r = b->ctl_fd = map_create(BPF_MAP_TYPE_ARRAY, 4,
+				   (uint32_t)b->ctl_size, 1, BPF_F_MMAPABLE);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot create a BPF map: %s",
+			 strerror(-r));
+		goto fail;
+	}
+	r = ring_map(b);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot map the BPF ring: %s",
+			 strerror(-r));
+		goto fail;
+	}
+	r = ring_watch(b);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot watch the BPF ring: %s",
+			 strerror(-r));
+		goto fail;
+	}
+	for (i = 0; i < es->nevents; i++) {
+		struct eu_event *ev = es->events[i];
+
+		if (!eligible(ev))
+			continue;
+		s = (struct prog_spec){
+			.id = ev->id,
+			.raw_size = fixed_size(ev),
+			.cpu = es->cpu,
+			.bitmap_off = -1,
+			.nsyscalls = (uint32_t)syscalls_count(),
+			.wake_at = (uint32_t)(b->ring_size / 4),
+		};
+		if (ev->demux && !ev->nprobes) {
+			s.bitmap_off = (int)(sizeof(struct eu_bpf_ctl) +
+					     k * b->bitmap_bytes);
+			bitmap_fill(b, ev, k++);
+		}
+		fd = load_prog(b, &s, ev->name, err, errlen);
+		if (fd < 0) {
+			r = fd;
+			goto fail;
+		}
+		b->prog_fds[b->nprogs++] = fd;
+		r = attach(es, ev, fd, es->cpu >= 0 ? es->cpu : first_cpu,
+			   err, errlen);
+		if (r < 0)
+			goto fail;
+		ev->bpf = true;
+	}
+	b->nbitmaps = k;
+	es->bpf = b;
+	log_debug("Tracepoints through BPF: %u events, a %zu-byte ring",
+		  b->nprogs, b->ring_size);
+	return 0;
+fail:
+	for (i = 0; i < es->nevents; i++)
+		es->events[i]->bpf = false;
+	bpf_free(b);
+	return r;
+}
+
+int eu_bpf_fd(const struct engine_session *es)
+{
+	return es->bpf->ep_fd;
+}
+
+void eu_bpf_gate(struct engine_session *es, bool on)
+{
+	__atomic_store_n(&es->bpf->ctl->enabled, on, __ATOMIC_RELEASE);
+}
+
+void eu_bpf_count_lost(struct engine_session *es)
+{
+	struct eu_bpf *b = es->bpf;
+	uint64_t lost = __atomic_load_n(&b->ctl->lost, __ATOMIC_RELAXED);
+
+	es->lost += lost - b->lost_seen;
+	b->lost_seen = lost;
+}
+
+void eu_bpf_release(struct engine_session *es)
+{
+	bpf_free(TAKE_PTR(es->bpf));
+}
+
+/* Reading: the ring holds 8-byte headers (len with BUSY and DISCARD bits,
+ * page offset), each followed by a record, 8-aligned. */
+
+bool eu_bpf_begin(struct engine_session *es)
+{
+	struct eu_bpf *b = es->bpf;
+	struct epoll_event e;
+
+	/* Take the wakeup, if any: the epoll fd stays quiet until the next. */
+	(void)epoll_wait(b->ep_fd, &e, 1, 0);
+	b->prod_pos = __atomic_load_n((uint64_t *)b->prod, __ATOMIC_ACQUIRE);
+	return b->prod_pos != b->cons;
+}
+
+const struct perf_event_header *eu_bpf_peek(struct engine_session *es)
+{
+	struct eu_bpf *b = es->bpf;
+	const unsigned char *hdr;
+	uint32_t len;
+
+	while (b->cons != b->prod_pos) {
+		hdr = b->prod + b->page + (b->cons & (b->ring_size - 1));
+		len = __atomic_load_n((const uint32_t *)hdr, __ATOMIC_ACQUIRE);
+		if (len & BPF_RINGBUF_BUSY_BIT)
+			return NULL; /* still being written */
+		if (!(len & BPF_RINGBUF_DISCARD_BIT) &&
+		    (len & ~BPF_RINGBUF_DISCARD_BIT) >=
+			    sizeof(struct perf_event_header))
+			return (const void *)(hdr + BPF_RINGBUF_HDR_SZ);
+		eu_bpf_consume(es);
+	}
+	return NULL;
+}
+
+void eu_bpf_consume(struct engine_session *es)
+{
+	struct eu_bpf *b = es->bpf;
+	const unsigned char *hdr =
+		b->prod + b->page + (b->cons & (b->ring_size - 1));
+	uint32_t len;
+
+	memcpy(&len, hdr, 4);
+	len &= ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+	b->cons += (len + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
+}
+
+void eu_bpf_publish(struct engine_session *es)
+{
+	struct eu_bpf *b = es->bpf;
+
+	if (b->published == b->cons)
+		return;
+	__atomic_store_n((uint64_t *)b->cons_page, b->cons, __ATOMIC_RELEASE);
+	b->published = b->cons;
+}
+
+bool eu_bpf_half_read(const struct engine_session *es)
+{
+	const struct eu_bpf *b = es->bpf;
+
+	return b->cons - b->published > b->ring_size / 4;
+}
+
+int32_t eu_bpf_cpu(const struct perf_event_header *h)
+{
+	uint64_t cpu;
+
+	memcpy(&cpu, (const unsigned char *)h + REC_CPU, 8);
+	return (int32_t)cpu;
+}
