@@ -151,57 +151,50 @@ json_object *run_submit_params(const struct run_request *rq,
 	return p;
 }
 
-/*
- * The session's probes armed, from Status; -v also says where it runs.
- * -1 if Status failed (reported).
- */
-static int64_t session_probes(struct client_link *link, const char *session,
-			      bool verbose)
+/* -v: where the session runs, from Status. */
+static void say_where(struct client_link *link, const char *session)
 {
 	struct vlc *c = client_control(link);
 	struct vlc_reply reply = { 0 };
 	json_object *daemon, *stats;
-	int64_t probes = -1;
 	int r;
 
 	if (!c)
-		return -1;
+		return;
 	r = vlc_call(c, "io.ktap.Status", client_session_params(session),
 		     &reply);
 	if (r < 0 || reply.error ||
 	    !json_object_object_get_ex(reply.parameters, "daemon", &daemon) ||
 	    !json_object_object_get_ex(reply.parameters, "stats", &stats)) {
-		client_call_failed(link, r, &reply, session);
+		/* Not found: it ended already (nothing armed). */
+		if (!reply.error ||
+		    strcmp(reply.error, "io.ktap.SessionNotFound"))
+			client_call_failed(link, r, &reply, session);
 		goto out;
 	}
-	probes = json_int(stats, "probes");
-	if (verbose)
-		fprintf(stderr,
-			"%s: session %s on %s ktapd %s; engine %s: %s; "
-			"probes armed: %lld\n",
-			program_name, session,
-			link->path ? "the" : "a private",
-			link->path ? link->path : json_str(daemon, "version"),
-			json_str(daemon, "engine"),
-			json_str(daemon, "engine_reason"), (long long)probes);
+	fprintf(stderr,
+		"%s: session %s on %s ktapd %s; engine %s: %s; "
+		"probes armed: %lld\n",
+		program_name, session, link->path ? "the" : "a private",
+		link->path ? link->path : json_str(daemon, "version"),
+		json_str(daemon, "engine"), json_str(daemon, "engine_reason"),
+		(long long)json_int(stats, "probes"));
 out:
 	vlc_reply_release(&reply);
-	return probes;
 }
 
 /*
  * The session has started: tell the user what they asked to be told.
- * Returns true when it has nothing armed: only its top-level code ran, and
- * it is over (as with ktap, `-e 'print("hi")'` prints and ends), unless a
- * command is being traced, whose exit ends it.
+ * Nothing armed means only its top-level code ran and the daemon ends it
+ * at once (as with ktap, `-e 'print("hi")'` prints and ends), unless a
+ * command is being traced, whose exit ends it: no banner then.
  */
-static bool session_started(const struct run_request *rq,
+static void session_started(const struct run_request *rq,
 			    struct client_link *link, json_object *params,
 			    const char *id)
 {
 	bool running, idle;
 	json_object *s;
-	int64_t probes = -1;
 
 	if (rq->client.json)
 		client_print_json(params);
@@ -214,12 +207,11 @@ static bool session_started(const struct run_request *rq,
 		fflush(stdout);
 	}
 	running = !strcmp(json_str(s, "state"), "running");
-	if (running || rq->verbose)
-		probes = session_probes(link, id, rq->verbose);
-	idle = probes == 0 && !rq->command;
+	if (rq->verbose)
+		say_where(link, id);
+	idle = json_int(s, "probes") == 0 && !rq->command;
 	if (rq->banner && running && !idle)
 		fputs("Tracing... Hit Ctrl-C to end.\n", stderr);
-	return idle;
 }
 
 int run_session(const struct run_request *rq)
@@ -233,7 +225,6 @@ int run_session(const struct run_request *rq)
 	void *chunk;
 	size_t len;
 	char id[24];
-	bool idle;
 	int r, status;
 
 	status = run_compile(rq, &chunk, &len);
@@ -266,9 +257,7 @@ int run_session(const struct run_request *rq)
 		goto out_link;
 	}
 	snprintf(id, sizeof(id), "%lld", (long long)json_int(s, "id"));
-	idle = session_started(rq, &link, reply.parameters, id);
-	if (idle)
-		stream_stop_session(&link, id);
+	session_started(rq, &link, reply.parameters, id);
 	if (rq->command)
 		workload_release(&w);
 
@@ -278,7 +267,6 @@ int run_session(const struct run_request *rq)
 		.session = id,
 		.stop_on_signal = true,
 		.workload_pidfd = w.pidfd,
-		.stopping = idle,
 		.out = { .f = rq->client.json ? NULL : rq->out,
 			 .json = rq->client.json,
 			 .timestamps = rq->timestamps,

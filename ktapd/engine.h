@@ -55,7 +55,10 @@ struct engine_ops {
 	const char *name; /* "user", "kmod" */
 	/*
 	 * Create a session: load and verify the chunk, run the top-level
-	 * statements, arm every probe. On failure returns a negative errno and
+	 * statements, arm every probe. A session that then has nothing armed
+	 * (no probe, no timer) and no target process ends by itself at once,
+	 * through ended() after trace_end, as ktap's `-e 'print("hi")'` does.
+	 * On failure returns a negative errno and
 	 * a one-line message in err (verifier error with function/pc/reason,
 	 * "event 'sched:nope' not found", ...); nothing stays armed.
 	 */

@@ -643,10 +643,16 @@ static int eu_start(const struct engine_session_config *cfg,
 	t0 = thread_cpu_ns();
 	r = kp_vm_run_main(es->vm);
 	es->cpu_ns += thread_cpu_ns() - t0;
-	if (r == KP_OK)
+	if (r == KP_OK) {
 		arm(es);
-	else
+		/* Nothing to wait for: the script was its top-level code. */
+		if (!es->narmed && es->target_fd < 0) {
+			es->state = EU_ENDING;
+			uv_timer_start(&es->end_timer, on_end_timer, 0, 0);
+		}
+	} else {
 		vm_stopped(es, r); /* no probe runs; the end is deferred */
+	}
 	*out = es;
 	return 0;
 

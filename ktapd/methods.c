@@ -86,8 +86,13 @@ static struct session *session_for_call(struct vl_call *call,
 		return NULL;
 	}
 	if (!peer_may_access(vl_call_peer(call), s->owner)) {
-		error_permission(call,
-				 "only the session's owner or root may use it");
+		char why[96];
+
+		snprintf(why, sizeof(why),
+			 "session %" PRIu64 " belongs to uid %u; only its "
+			 "owner or root may use it",
+			 s->id, (unsigned)s->owner);
+		error_permission(call, why);
 		return NULL;
 	}
 	return s;

@@ -28,6 +28,12 @@ json_object *wire_session(const struct session *s)
 	add_str(o, "engine", s->engine->name);
 	add_str(o, "script", s->script);
 	add_int(o, "started_usec", (int64_t)s->started_usec);
+	if (s->state == SESSION_RUNNING && s->es) {
+		struct engine_stats st = { 0 };
+
+		s->engine->stats(s->es, &st);
+		add_int(o, "probes", st.nprobes);
+	}
 	if (s->state == SESSION_ENDED) {
 		add_int(o, "ended_usec", (int64_t)s->ended_usec);
 		add_int(o, "exit_status", s->exit_status);

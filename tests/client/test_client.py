@@ -368,6 +368,25 @@ def test_submit_without_keep_holds_the_session(s):
     check(s.ctl('submit', '--json', s.script('exit7.kp')), 7)
 
 
+def test_session_with_nothing_armed_ends_itself(s):
+    """No probe and no timer: the daemon ends the session after its
+    top-level code, trace_end included, whoever submitted it."""
+    r = s.ctl('submit', '--keep', '--name', 'bare', '-e',
+              'print("top")\ntrace_end { print("end") }')
+    check(r, 0)
+    info = wait_for(lambda: (session_named(s, 'bare') or {}).get('state') == 'ended'
+                    and session_named(s, 'bare'), what='the bare session to end')
+    assert info['exit_status'] == 0 and 'probes' not in info, info
+    r = s.ctl('attach', '--no-follow', 'bare')
+    check(r, 0, 'top\nend\n')
+    check(s.ctl('stop', 'bare'), 0)
+    # A running session says how many probes it armed.
+    r = s.ctl('submit', '--keep', '--name', 'armed', s.script('ticker.kp'))
+    check(r, 0)
+    assert session_named(s, 'armed')['probes'] == 1, session_named(s, 'armed')
+    check(s.ctl('stop', 'armed'), 0)
+
+
 def test_attach_reports_missed(s):
     r = s.ctl('submit', '--keep', '--name', 'burst', '--backlog-size', '1024',
               s.script('burst.kp'))
@@ -721,6 +740,7 @@ TESTS = [
     test_run_sigint_prints_trace_end,
     test_submit_keep_list_attach_dump_stop,
     test_submit_without_keep_holds_the_session,
+    test_session_with_nothing_armed_ends_itself,
     test_attach_reports_missed,
     test_two_attached_clients_identical,
     test_status,

@@ -759,6 +759,7 @@ def test_permissions(s, d):
     for m in ('io.ktap.Dump', 'io.ktap.Stop', 'io.ktap.Status'):
         r = run_as(s, TEST_USER, [], m, {'session': 'roots'})
         assert r[0].get('error') == 'io.ktap.PermissionDenied', (m, r)
+        assert 'belongs to uid 0;' in r[0]['parameters']['reason'], r
     r = run_as(s, TEST_USER, [], 'io.ktap.Attach', {'session': 'roots'}, more=True)
     assert r[0].get('error') == 'io.ktap.PermissionDenied', r
     r = run_as(s, TEST_USER, [], 'io.ktap.List', {})
