@@ -130,7 +130,7 @@ static void ld_map(struct asm_buf *a, uint8_t dst, uint8_t pseudo, int fd,
 /* if (dst op k) goto out; patched by asm_end. */
 static void jmp_out(struct asm_buf *a, uint8_t op, uint8_t dst, int32_t k)
 {
-	if (a->nto_out >= KP_ARRAY_SIZE(a->to_out)) {
+	if (a->nto_out >= ELEMENTSOF(a->to_out)) {
 		a->overflow = true;
 		return;
 	}

@@ -3,6 +3,7 @@
 #ifndef KTAPD_MACRO_H
 #define KTAPD_MACRO_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -20,6 +21,13 @@ static inline void closep(int *fd)
 		close(*fd);
 }
 #define _cleanup_close_ _cleanup_(closep)
+
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+#define _cleanup_fclose_ _cleanup_(fclosep)
 
 /* Hand an owned pointer on: the variable forgets it, the cleanup skips it. */
 #define TAKE_PTR(p)                                                            \

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Access control from the peer's credentials. */
-#include <errno.h>
 #include <grp.h>
-#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -15,30 +15,23 @@ bool peer_is_root(const struct vl_peer *p)
 
 /*
  * The group is looked up on every call: sysusers may create it after ktapd
- * started, and an administrator may remove it.
+ * started, and an administrator may remove it. Only /etc/group is read:
+ * getgrnam() may ask a directory service over the network, which the
+ * event loop must not wait for; sysusers.d makes ktap a local group.
  */
 static bool ktap_gid(gid_t *gid)
 {
-	struct group grp, *res = NULL;
-	size_t size = 4096;
+	_cleanup_fclose_ FILE *f = fopen(KTAP_GROUP_FILE, "re");
+	struct group *g;
 
-	/* A group with many members needs a bigger buffer: ERANGE. */
-	for (;;) {
-		_cleanup_free_ char *buf = malloc(size);
-		int r;
-
-		if (!buf)
-			return false;
-		r = getgrnam_r(KTAP_GROUP, &grp, buf, size, &res);
-		if (r == ERANGE && size < (1u << 24)) {
-			size *= 2;
-			continue;
+	if (!f)
+		return false;
+	while ((g = fgetgrent(f)))
+		if (!strcmp(g->gr_name, KTAP_GROUP)) {
+			*gid = g->gr_gid;
+			return true;
 		}
-		if (r != 0 || !res)
-			return false;
-		*gid = res->gr_gid;
-		return true;
-	}
+	return false;
 }
 
 bool peer_may_submit(const struct vl_peer *p)

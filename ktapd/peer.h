@@ -13,6 +13,7 @@
 
 /* Members of this group may submit sessions, besides root. */
 #define KTAP_GROUP "ktap"
+#define KTAP_GROUP_FILE "/etc/group"
 
 bool peer_is_root(const struct vl_peer *p);
 /* Root, or a member of group ktap (primary or supplementary). */
