@@ -41,8 +41,8 @@ static const char ktap_usage[] =
 /* -d: what ktapd's verifier would say, here (the same code). */
 static int dry_run(const struct run_request *rq)
 {
-	const size_t scratch_size = KP_VERIFY_SCRATCH(KP_MAX_FUNCS,
-						      KP_MAX_PROBES);
+	const size_t scratch_size = KP_VERIFY_SCRATCH(
+		KP_MAX_FUNCS, KP_MAX_PROBES, KP_MAX_GLOBALS);
 	struct kp_verify_error err = { .func = -1, .pc = -1 };
 	void *chunk, *scratch;
 	size_t len;

@@ -189,7 +189,8 @@ static int submit_chunk(struct vl_call *call, json_object *params, void **chunk,
 	json_object *o = param(params, "chunk");
 	size_t n = (size_t)json_object_get_string_len(o);
 	const size_t scratch_size =
-		KP_VERIFY_SCRATCH(KP_MAX_FUNCS, KP_MAX_PROBES);
+		KP_VERIFY_SCRATCH(KP_MAX_FUNCS, KP_MAX_PROBES,
+				  KP_MAX_GLOBALS);
 	_cleanup_free_ void *buf = malloc(n / 4 * 3 + 1);
 	_cleanup_free_ void *scratch = malloc(scratch_size);
 	struct kp_verify_error err = { .func = -1, .pc = -1 };

@@ -99,10 +99,12 @@ int kp_vm_load(struct kp_vm *vm, const void *chunk, kp_size_t len,
 
 /*
  * Parse and verify only (ktapd's check before a chunk is accepted, without
- * creating a VM). Descriptor arrays are carved from `scratch`; 64 bytes per
- * function and per probe suffice (KP_VERIFY_SCRATCH(nfuncs, nprobes)).
+ * creating a VM). Descriptor arrays are carved from `scratch`: 64 bytes per
+ * function and per probe, and the duplicate-name table of the globals (at
+ * most 16 bytes per global, 32 at least), suffice.
  */
-#define KP_VERIFY_SCRATCH(nfuncs, nprobes) (64u * ((nfuncs) + (nprobes) + 2))
+#define KP_VERIFY_SCRATCH(nfuncs, nprobes, nglobals)                           \
+	(64u * ((nfuncs) + (nprobes) + 2) + 16u * (nglobals) + 32u)
 int kp_verify_chunk(const void *chunk, kp_size_t len, void *scratch,
 		    kp_size_t scratch_size, struct kp_verify_error *err);
 

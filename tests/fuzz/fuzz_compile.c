@@ -25,7 +25,8 @@ static void disagree(const char *what, const struct kp_verify_error *err)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static unsigned char
-		scratch[KP_VERIFY_SCRATCH(KP_MAX_FUNCS, KP_MAX_PROBES)];
+		scratch[KP_VERIFY_SCRATCH(KP_MAX_FUNCS, KP_MAX_PROBES,
+					  KP_MAX_GLOBALS)];
 	static FILE *devnull;
 	struct kp_verify_error err;
 	size_t len;

@@ -318,7 +318,8 @@ static int failures, cases;
 static int verify_buf(const uint8_t *buf, size_t len,
 		      struct kp_verify_error *err)
 {
-	static uint8_t scratch[KP_VERIFY_SCRATCH(KP_MAX_FUNCS, KP_MAX_PROBES)];
+	static uint8_t scratch[KP_VERIFY_SCRATCH(KP_MAX_FUNCS, KP_MAX_PROBES,
+						 KP_MAX_GLOBALS)];
 
 	memset(err, 0, sizeof(*err));
 	return kp_verify_chunk(buf, len, scratch, sizeof(scratch), err);
@@ -796,7 +797,7 @@ static void test_valid(void)
 
 	/* The scratch size vm.h promises is enough; less is -ENOMEM. */
 	buf = assemble(chunk(), &len);
-	need = KP_VERIFY_SCRATCH(7, 4);
+	need = KP_VERIFY_SCRATCH(7, 4, 2);
 	scratch = malloc(need);
 	check("scratch of KP_VERIFY_SCRATCH",
 	      !kp_verify_chunk(buf, len, scratch, need, &err));
@@ -843,50 +844,72 @@ static void test_valid(void)
  * The largest tables the limits allow: KP_MAX_GLOBALS names,
  * KP_MAX_FUNCS functions and KP_MAX_PROBES probes must verify within
  * the scratch ktapd hands out, KP_VERIFY_SCRATCH(KP_MAX_FUNCS,
- * KP_MAX_PROBES) (the duplicate-name table of the globals included).
+ * KP_MAX_PROBES, KP_MAX_GLOBALS).
  */
+/* A chunk with nglobals globals, nfuncs functions and nprobes probes. */
+static void limits_chunk(struct wbuf *w, unsigned nglobals, unsigned nfuncs,
+			 unsigned nprobes)
+{
+	struct tfunc f = { .framesize = 1, .name = "f", .ncode = 1,
+			   .code = { ABC(RETURN, 0, 1, 0) } };
+	char name[16];
+	unsigned i;
+
+	w_raw(w, KP_CHUNK_MAGIC, 4);
+	w_int(w, KP_CHUNK_VERSION, 2);
+	w_int(w, 0, 2);
+	w_int(w, 0, 4);
+	w_str(w, "limits.kp", 0);
+	w_int(w, nglobals, 4);
+	w_str(w, "arg", 0);
+	for (i = 1; i < nglobals; i++) {
+		snprintf(name, sizeof(name), "g%u", i);
+		w_str(w, name, 0);
+	}
+	w_int(w, nfuncs, 4);
+	for (i = 0; i < nfuncs; i++) {
+		f.parent = i ? 0 : KP_NO_FUNC;
+		w_func(w, &f);
+	}
+	w_int(w, nprobes, 4);
+	for (i = 0; i < nprobes; i++) {
+		w_int(w, KP_PROBE_TRACE, 1);
+		w_int(w, 0, 1);
+		w_int(w, 1 + i, 2);
+		w_int(w, KP_NO_FUNC, 2);
+		w_int(w, i, 2);
+		w_int(w, 0, 8);
+		w_str(w, "sched:*", 0);
+	}
+	for (i = 0; i < 4; i++)
+		w->p[8 + i] = (uint8_t)(w->len >> (8 * i));
+}
+
 static void test_limits(void)
 {
 	struct wbuf w = { 0 };
-	struct tfunc f = { .framesize = 1, .name = "f", .ncode = 1,
-			   .code = { ABC(RETURN, 0, 1, 0) } };
 	struct kp_verify_error err;
-	char name[16];
-	unsigned i;
+	size_t need;
+	void *scratch;
 	int ret;
 
-	w_raw(&w, KP_CHUNK_MAGIC, 4);
-	w_int(&w, KP_CHUNK_VERSION, 2);
-	w_int(&w, 0, 2);
-	w_int(&w, 0, 4);
-	w_str(&w, "limits.kp", 0);
-	w_int(&w, KP_MAX_GLOBALS, 4);
-	w_str(&w, "arg", 0);
-	for (i = 1; i < KP_MAX_GLOBALS; i++) {
-		snprintf(name, sizeof(name), "g%u", i);
-		w_str(&w, name, 0);
-	}
-	w_int(&w, KP_MAX_FUNCS, 4);
-	for (i = 0; i < KP_MAX_FUNCS; i++) {
-		f.parent = i ? 0 : KP_NO_FUNC;
-		w_func(&w, &f);
-	}
-	w_int(&w, KP_MAX_PROBES, 4);
-	for (i = 0; i < KP_MAX_PROBES; i++) {
-		w_int(&w, KP_PROBE_TRACE, 1);
-		w_int(&w, 0, 1);
-		w_int(&w, 1 + i, 2);
-		w_int(&w, KP_NO_FUNC, 2);
-		w_int(&w, i, 2);
-		w_int(&w, 0, 8);
-		w_str(&w, "sched:*", 0);
-	}
-	for (i = 0; i < 4; i++)
-		w.p[8 + i] = (uint8_t)(w.len >> (8 * i));
+	limits_chunk(&w, KP_MAX_GLOBALS, KP_MAX_FUNCS, KP_MAX_PROBES);
 	ret = verify_buf(w.p, w.len, &err);
 	if (ret)
 		printf("limits: %s\n", err.reason);
 	check("every table at its limit", !ret);
+	free(w.p);
+
+	/* The globals' name table is the larger part here. */
+	w = (struct wbuf){ 0 };
+	limits_chunk(&w, KP_MAX_GLOBALS, 1, 0);
+	need = KP_VERIFY_SCRATCH(1, 0, KP_MAX_GLOBALS);
+	scratch = malloc(need);
+	ret = kp_verify_chunk(w.p, w.len, scratch, need, &err);
+	if (ret)
+		printf("globals: %s\n", err.reason);
+	check("all globals in KP_VERIFY_SCRATCH(1, 0, KP_MAX_GLOBALS)", !ret);
+	free(scratch);
 	free(w.p);
 }
 
