@@ -49,7 +49,7 @@ int run_option(int c, const char *arg, struct run_request *rq)
 }
 
 int run_take_script(struct run_request *rq, const char *text, int argc,
-		    char **argv, int optind)
+		    char **argv, int next)
 {
 	int i, r;
 
@@ -62,9 +62,9 @@ int run_take_script(struct run_request *rq, const char *text, int argc,
 		}
 		rq->len = strlen(text);
 	} else {
-		if (optind >= argc || !strcmp(argv[optind], "--"))
+		if (next >= argc || !strcmp(argv[next], "--"))
 			return KTAPCTL_EXIT_USAGE;
-		rq->path = argv[optind++];
+		rq->path = argv[next++];
 		r = read_file(rq->path, &rq->text, &rq->len);
 		if (r < 0) {
 			ctl_error(r, "cannot read %s: %m", rq->path);
@@ -72,13 +72,13 @@ int run_take_script(struct run_request *rq, const char *text, int argc,
 		}
 	}
 	/* getopt() consumed a "--" right after the options: a command. */
-	if (optind > 1 && !strcmp(argv[optind - 1], "--") && text) {
-		i = optind - 1;
+	if (next > 1 && !strcmp(argv[next - 1], "--") && text) {
+		i = next - 1;
 	} else {
-		rq->args = argv + optind;
-		for (i = optind; i < argc && strcmp(argv[i], "--"); i++)
+		rq->args = argv + next;
+		for (i = next; i < argc && strcmp(argv[i], "--"); i++)
 			;
-		rq->nargs = i - optind;
+		rq->nargs = i - next;
 	}
 	if (i < argc) {
 		rq->command = argv + i + 1;

@@ -61,13 +61,13 @@ enum {
 int run_option(int c, const char *arg, struct run_request *rq);
 
 /*
- * The script from argv[optind] (a path; "-" reads stdin) or from text
+ * The script from argv[next] (a path; "-" reads stdin) or from text
  * (-e), with the rest of argv (until "--", which starts the command) as
  * its arguments. Returns an exit status if this failed (rq->text is then
  * NULL), else -1.
  */
 int run_take_script(struct run_request *rq, const char *text, int argc,
-		    char **argv, int optind);
+		    char **argv, int next);
 
 /* Compile rq's script; the exit status on failure (reported), else 0. */
 int run_compile(const struct run_request *rq, void **chunk, size_t *len);

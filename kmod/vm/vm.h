@@ -140,6 +140,25 @@ struct kp_probe_info {
 	kp_u64 period_ns;
 	int line;
 };
+/*
+ * The globals' data (numbers, strings, booleans, tables of them) as bytes,
+ * emitted in order, for kp_vm_restore() in a later VM of the same script:
+ * what lets a session outlive the process running it. Functions, tables
+ * deeper than 32 levels or inside themselves, and table keys that are not
+ * scalars are left out; a table reached twice is written twice. 0,
+ * -KP_ENOMEM, or -KP_EINVAL before kp_vm_load().
+ */
+int kp_vm_snapshot(struct kp_vm *vm,
+		   void (*emit)(void *ctx, const void *p, kp_size_t len),
+		   void *ctx);
+/*
+ * Set the globals a snapshot holds, by name (names the chunk lacks are
+ * skipped), after kp_vm_run_main(). The whole snapshot is checked first:
+ * -KP_EINVAL when malformed, and nothing changed; -KP_ENOMEM when the
+ * arena is full (some globals may be set).
+ */
+int kp_vm_restore(struct kp_vm *vm, const void *snap, kp_size_t len);
+
 unsigned int kp_vm_nprobes(const struct kp_vm *vm);
 int kp_vm_probe_info(const struct kp_vm *vm, unsigned int probe,
 		     struct kp_probe_info *info);

@@ -22,6 +22,50 @@ static void discard_json(void *ctx, const char *name, const char *json,
 
 static const struct kp_host_ops fuzz_ops = { .write = discard_write };
 
+/* A snapshot of the globals, as ktapd keeps one across its restarts. */
+struct snap {
+	unsigned char buf[1u << 18];
+	size_t len;
+	int overflow;
+};
+
+static void snap_emit(void *ctx, const void *p, kp_size_t len)
+{
+	struct snap *s = ctx;
+
+	if (len > sizeof(s->buf) - s->len) {
+		s->overflow = 1;
+		return;
+	}
+	memcpy(s->buf + s->len, p, len);
+	s->len += len;
+}
+
+/*
+ * Whatever the script built must snapshot, restore (into the same VM:
+ * every global replaced by a copy) and snapshot again to as many bytes
+ * (the same pairs; an integer key kept in a table's hash part may land in
+ * the array part of the copy, and so come earlier in its traversal).
+ */
+static void snap_round_trip(struct kp_vm *vm)
+{
+	static struct snap a, b;
+	int r;
+
+	a.len = b.len = 0;
+	a.overflow = b.overflow = 0;
+	r = kp_vm_snapshot(vm, snap_emit, &a);
+	if (r == -KP_ENOMEM || a.overflow)
+		return;
+	if (r)
+		abort();
+	r = kp_vm_restore(vm, a.buf, a.len);
+	if (r == -KP_ENOMEM)
+		return;
+	if (r || kp_vm_snapshot(vm, snap_emit, &b) || a.len != b.len)
+		abort();
+}
+
 static long event_str(const struct kp_event *ev, int field, char *buf,
 		      kp_size_t size)
 {
@@ -44,7 +88,10 @@ static const struct kp_event fuzz_event = {
 	.str_field = event_str,
 };
 
-/* Probes in table order, each a few times; trace_end after exit(). */
+/*
+ * Probes in table order, each a few times, a snapshot round trip between
+ * the rounds; trace_end after exit().
+ */
 static void run_probes(struct kp_vm *vm)
 {
 	struct kp_probe_info info;
@@ -52,6 +99,7 @@ static void run_probes(struct kp_vm *vm)
 	int k;
 
 	for (k = 0; k < FUZZ_EVENTS; k++) {
+		snap_round_trip(vm);
 		for (i = 0; i < n; i++) {
 			if (kp_vm_probe_info(vm, i, &info) ||
 			    info.kind == KP_PROBE_END)
