@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ktapctl.h"
 #include "run.h"
@@ -18,6 +19,10 @@ static const char submit_usage[] =
 	"showing no output, and the command exits with its status.\n\n"
 	"  -n, --name NAME       name the session (unique among the listed)\n"
 	"  -k, --keep            keep the session after this command\n"
+	"      --unless-running  with --keep and --name: if a session of that\n"
+	"                        name runs already (ktapd restored it after a\n"
+	"                        restart), leave it; one that ended is removed\n"
+	"                        and the script submitted again\n"
 	"  -e TEXT               run TEXT instead of a file\n"
 	"  -p, --pid PID         trace only this process and its threads\n"
 	"  -C, --cpu CPU         trace only this CPU\n"
@@ -30,8 +35,45 @@ static const char submit_usage[] =
 	"      --json            the session as JSON\n"
 	"  -h, --help            show this help\n";
 
+/*
+ * --unless-running: 1 if the named session runs (said), 0 if there is
+ * none now (an ended one is removed), or an exit status.
+ */
+static int already_running(struct client_link *link, struct vlc *conn,
+			   const char *name)
+{
+	struct vlc_reply reply = { 0 };
+	json_object *s;
+	int r, ret;
+
+	r = vlc_call(conn, "io.ktap.Status", client_session_params(name),
+		     &reply);
+	if (r >= 0 && reply.error &&
+	    !strcmp(reply.error, "io.ktap.SessionNotFound")) {
+		ret = 0;
+	} else if (r < 0 || reply.error ||
+		   !json_object_object_get_ex(reply.parameters, "session",
+					      &s)) {
+		ret = client_call_failed(link, r, &reply, name);
+	} else if (!strcmp(json_str(s, "state"), "running")) {
+		printf("session %lld (%s) is running already\n",
+		       (long long)json_int(s, "id"), name);
+		ret = 1;
+	} else {
+		vlc_reply_release(&reply);
+		r = vlc_call(conn, "io.ktap.Stop", client_session_params(name),
+			     &reply);
+		ret = r < 0 || (reply.error &&
+				strcmp(reply.error, "io.ktap.SessionNotFound")) ?
+			      client_call_failed(link, r, &reply, name) :
+			      0;
+	}
+	vlc_reply_release(&reply);
+	return ret;
+}
+
 /* --keep: one Submit without a stream. */
-static int submit_kept(struct run_request *rq)
+static int submit_kept(struct run_request *rq, bool unless_running)
 {
 	struct client_link link;
 	struct vlc_reply reply = { 0 };
@@ -54,6 +96,14 @@ static int submit_kept(struct run_request *rq)
 		json_object_put(params);
 		return KTAPCTL_EXIT_FAILURE;
 	}
+	if (unless_running) {
+		r = already_running(&link, conn, rq->name);
+		if (r) {
+			json_object_put(params);
+			status = r > 0 ? KTAPCTL_EXIT_OK : r;
+			goto out;
+		}
+	}
 	r = vlc_call(conn, "io.ktap.Submit", params, &reply);
 	if (r < 0 || reply.error ||
 	    !json_object_object_get_ex(reply.parameters, "session", &s)) {
@@ -66,6 +116,7 @@ static int submit_kept(struct run_request *rq)
 	} else {
 		printf("session %lld\n", (long long)json_int(s, "id"));
 	}
+out:
 	vlc_reply_release(&reply);
 	vlc_free(conn);
 	client_close(&link);
@@ -79,8 +130,10 @@ int cmd_submit(int argc, char **argv)
 		RUN_LONG_OPTIONS,
 		{ "name", required_argument, NULL, 'n' },
 		{ "keep", no_argument, NULL, 'k' },
+		{ "unless-running", no_argument, NULL, 'u' },
 		{}
 	};
+	bool unless_running = false;
 	/* A private ktapd would end with this command: no use for submit. */
 	struct run_request rq = { .cpu = -1, .announce = true,
 				  .daemon_only = true };
@@ -101,6 +154,9 @@ int cmd_submit(int argc, char **argv)
 		case 'k':
 			rq.keep = true;
 			break;
+		case 'u':
+			unless_running = true;
+			break;
 		case 'e':
 			text = optarg;
 			break;
@@ -111,13 +167,14 @@ int cmd_submit(int argc, char **argv)
 		}
 	}
 	r = run_take_script(&rq, text, argc, argv, optind);
-	if (r == KTAPCTL_EXIT_USAGE || rq.command) {
+	if (r == KTAPCTL_EXIT_USAGE || rq.command ||
+	    (unless_running && (!rq.keep || !rq.name))) {
 		free(rq.text);
 		return client_usage_error(submit_usage);
 	}
 	if (r >= 0)
 		return r;
-	r = rq.keep ? submit_kept(&rq) : run_session(&rq);
+	r = rq.keep ? submit_kept(&rq, unless_running) : run_session(&rq);
 	free(rq.text);
 	return r;
 }

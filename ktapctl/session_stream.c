@@ -210,6 +210,15 @@ void stream_stop_session(struct client_link *link, const char *session)
 	signals_pending();
 }
 
+bool sleep_or_signal(int64_t ms)
+{
+	struct pollfd p = { .fd = signal_pipe[0], .events = POLLIN };
+
+	while (poll(&p, 1, (int)ms) < 0 && errno == EINTR)
+		;
+	return signals_pending() > 0;
+}
+
 static void flush_output(struct stream_out *o)
 {
 	if (o->f)
@@ -224,6 +233,16 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int stream_broken(struct follow *f, int r)
+{
+	flush_output(&f->out);
+	if (f->reconnect) {
+		f->lost = true;
+		return KTAPCTL_EXIT_FAILURE;
+	}
+	return client_call_failed(f->link, r, NULL, f->session);
 }
 
 int follow_stream(struct follow *f)
@@ -248,7 +267,7 @@ int follow_stream(struct follow *f)
 			}
 		}
 		if (r < 0)
-			return client_call_failed(f->link, r, NULL, f->session);
+			return stream_broken(f, r);
 		flush_output(&f->out);
 
 		timeout = stop_at < 0 ? -1 : (int)(stop_at - now_ms());
@@ -292,9 +311,7 @@ int follow_stream(struct follow *f)
 		if (p[0].revents) {
 			r = vlc_fill(f->conn);
 			if (r <= 0)
-				return client_call_failed(f->link,
-							  r ? r : -ECONNRESET,
-							  NULL, f->session);
+				return stream_broken(f, r ? r : -ECONNRESET);
 		}
 	}
 }

@@ -33,6 +33,8 @@ struct follow {
 	bool stop_on_signal; /* Ctrl-C stops the session (run), or detaches */
 	int workload_pidfd; /* -- cmd: stop when it has exited; -1: none */
 	bool stopping; /* stream_stop_session() was called already */
+	bool reconnect; /* a broken stream is not an error: lost says so */
+	bool lost;
 	struct stream_out out;
 };
 
@@ -43,6 +45,9 @@ struct follow {
  */
 int stream_catch_signals(void);
 
+/* Wait ms milliseconds; true if SIGINT or SIGTERM came meanwhile. */
+bool sleep_or_signal(int64_t ms);
+
 /*
  * Stop the session from the link's control connection. A stream following
  * it then brings the rest of the output (trace_end's) and the end.
@@ -52,7 +57,8 @@ void stream_stop_session(struct client_link *link, const char *session);
 /*
  * Follow the stream to its end. Returns the exit status: the session's
  * (0, exit(n), 3 after a runtime error), 0 after detaching,
- * KTAPCTL_EXIT_INTERRUPTED after a second signal, or a failure.
+ * KTAPCTL_EXIT_INTERRUPTED after a second signal, or a failure (with
+ * reconnect, a broken connection sets lost instead of reporting).
  */
 int follow_stream(struct follow *f);
 

@@ -41,6 +41,12 @@ struct engine_session_config {
 	int cpu; /* -C: only this CPU; -1: all */
 	uv_loop_t *loop;
 	size_t ring_size; /* user engine: event ring bytes per CPU; 0: default */
+	/*
+	 * A snapshot (engine_ops.snapshot) to restore after main, which then
+	 * runs without output (it ran before); or NULL.
+	 */
+	const void *restore;
+	size_t restore_len;
 };
 
 struct engine_stats {
@@ -75,6 +81,12 @@ struct engine_ops {
 	void (*stats)(struct engine_session *es, struct engine_stats *st);
 	/* The globals as one JSON object ({"name": value, ...}). */
 	int (*dump_json)(struct engine_session *es, char **json, size_t *len);
+	/*
+	 * The globals' data (kp_vm_snapshot(), malloc'ed) for a later start
+	 * with engine_session_config.restore: what a session keeps across a
+	 * ktapd restart. NULL where an engine cannot.
+	 */
+	int (*snapshot)(struct engine_session *es, void **buf, size_t *len);
 };
 
 extern const struct engine_ops engine_user;

@@ -75,7 +75,11 @@ static void eu_printf(struct engine_session *es, const char *fmt, ...)
 
 static void host_write(void *host, const char *buf, kp_size_t len)
 {
-	eu_output(host, buf, len);
+	struct engine_session *es = host;
+
+	/* main again for a restored session: it printed that the first time */
+	if (!es->quiet)
+		eu_output(es, buf, len);
 }
 
 /* user_string(): read the traced process's memory, bounded, fault-safe. */
@@ -641,8 +645,19 @@ static int eu_start(const struct engine_session_config *cfg,
 	}
 
 	t0 = thread_cpu_ns();
+	es->quiet = cfg->restore != NULL;
 	r = kp_vm_run_main(es->vm);
+	es->quiet = false;
 	es->cpu_ns += thread_cpu_ns() - t0;
+	if (r == KP_OK && cfg->restore) {
+		r = kp_vm_restore(es->vm, cfg->restore, cfg->restore_len);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot restore the globals: %s",
+				 r == -KP_ENOMEM ? "out of memory" :
+						   "malformed snapshot");
+			goto fail_handles;
+		}
+	}
 	if (r == KP_OK) {
 		arm(es);
 		/* Nothing to wait for: the script was its top-level code. */
@@ -745,6 +760,30 @@ static int eu_dump_json(struct engine_session *es, char **json, size_t *len)
 	return r < 0 ? r : 0;
 }
 
+static void snapshot_emit(void *ctx, const void *p, kp_size_t len)
+{
+	fwrite(p, 1, len, ctx);
+}
+
+static int eu_snapshot(struct engine_session *es, void **buf, size_t *len)
+{
+	char *p = NULL;
+	FILE *f = open_memstream(&p, len);
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = kp_vm_snapshot(es->vm, snapshot_emit, f);
+	if (fclose(f) != 0 && !r)
+		r = -ENOMEM;
+	if (r < 0) {
+		free(p);
+		return r;
+	}
+	*buf = p;
+	return 0;
+}
+
 const struct engine_ops engine_user = {
 	.name = "user",
 	.start = eu_start,
@@ -752,4 +791,5 @@ const struct engine_ops engine_user = {
 	.free = eu_free,
 	.stats = eu_stats,
 	.dump_json = eu_dump_json,
+	.snapshot = eu_snapshot,
 };

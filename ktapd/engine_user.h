@@ -177,6 +177,7 @@ struct engine_session {
 	bool target_poll_init, fd_handles_closed;
 	bool armed; /* perf events enabled, handles started */
 	bool failed; /* a runtime error ended it: no trace_end */
+	bool quiet; /* output dropped: main of a restored session */
 	int status;
 	uv_timer_t flush_timer; /* drains rings below their watermark */
 	uv_timer_t end_timer; /* deferred end, or grace after the target exit */

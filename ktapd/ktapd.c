@@ -23,6 +23,7 @@
 #include "log.h"
 #include "macro.h"
 #include "methods.h"
+#include "persist.h"
 #include "session.h"
 #include "varlink.h"
 
@@ -46,11 +47,14 @@ static struct ktapd {
 
 static struct {
 	const char *socket_path;
+	const char *state_dir;
+	unsigned checkpoint_sec;
 	int log_level;
 	struct session_limits limits;
 } arg = {
 	.socket_path = DEFAULT_SOCKET,
 	.log_level = LOG_INFO,
+	.checkpoint_sec = 60,
 	.limits = {
 		.arena_size = 16u << 20,
 		.max_arena = 256u << 20,
@@ -74,6 +78,8 @@ static void help(void)
 	       "  --max-backlog SIZE   largest backlog a session may ask for (64M)\n"
 	       "  --max-sessions N     live sessions at most (64)\n"
 	       "  --linger SECONDS     keep ended sessions listed this long (3600)\n"
+	       "  --state-dir DIR      keep kept sessions across restarts in DIR\n"
+	       "  --checkpoint SECONDS save them this often, besides at exit (60)\n"
 	       "  -v, --verbose        log debug messages\n"
 	       "  -h, --help           show this help\n"
 	       "  -V, --version        show the version\n\n"
@@ -118,6 +124,8 @@ static int parse_argv(int argc, char **argv)
 		ARG_MAX_BACKLOG,
 		ARG_MAX_SESSIONS,
 		ARG_LINGER,
+		ARG_CHECKPOINT,
+		ARG_STATE_DIR,
 	};
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, ARG_SOCKET },
@@ -128,17 +136,20 @@ static int parse_argv(int argc, char **argv)
 		{ "max-backlog", required_argument, NULL, ARG_MAX_BACKLOG },
 		{ "max-sessions", required_argument, NULL, ARG_MAX_SESSIONS },
 		{ "linger", required_argument, NULL, ARG_LINGER },
+		{ "checkpoint", required_argument, NULL, ARG_CHECKPOINT },
+		{ "state-dir", required_argument, NULL, ARG_STATE_DIR },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
 	struct session_limits *l = &arg.limits;
-	uint64_t v;
+	uint64_t v = 0;
 	int c, idx;
 
 	while ((c = getopt_long(argc, argv, "vhV", options, &idx)) >= 0) {
-		if (c >= ARG_ARENA_SIZE && parse_size(optarg, &v) < 0) {
+		if (c >= ARG_ARENA_SIZE && c <= ARG_CHECKPOINT &&
+		    parse_size(optarg, &v) < 0) {
 			log_error("Invalid number for --%s: %s",
 				  options[idx].name, optarg);
 			return -EINVAL;
@@ -167,6 +178,12 @@ static int parse_argv(int argc, char **argv)
 			break;
 		case ARG_LINGER:
 			l->linger_usec = v * 1000000;
+			break;
+		case ARG_CHECKPOINT:
+			arg.checkpoint_sec = v > 86400 ? 86400 : (unsigned)v;
+			break;
+		case ARG_STATE_DIR:
+			arg.state_dir = optarg;
 			break;
 		case 'v':
 			arg.log_level = LOG_DEBUG;
@@ -380,6 +397,11 @@ static int run(void)
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up sessions: %s",
 				       uv_strerror(r));
+	r = persist_init(ktapd.loop, arg.state_dir, arg.checkpoint_sec);
+	if (r < 0)
+		return r;
+	/* Before any client: restored sessions keep their ids and names. */
+	persist_restore_all();
 	r = vl_server_new(&ktapd.server, ktapd.loop, &cfg);
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the server: %m");

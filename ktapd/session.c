@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "persist.h"
 #include "session.h"
 
 static struct {
@@ -47,6 +48,10 @@ void session_unref(struct session *s)
 	free(s->name);
 	free(s->script);
 	free(s->error);
+	free(s->chunk);
+	while (s->argv && s->argc--)
+		free(s->argv[s->argc]);
+	free(s->argv);
 	free(s);
 }
 
@@ -106,6 +111,11 @@ static void session_output(void *owner, const char *buf, size_t len)
 	session_wake_readers(s);
 }
 
+void session_write(struct session *s, const char *buf, size_t len)
+{
+	session_output(s, buf, len);
+}
+
 static void reaper_schedule(void);
 
 static void session_mark_ended(struct session *s, int status, const char *error)
@@ -115,6 +125,8 @@ static void session_mark_ended(struct session *s, int status, const char *error)
 	s->state = SESSION_ENDED;
 	s->exit_status = status;
 	s->ended_usec = now_usec();
+	/* Over: nothing to start again after a restart. */
+	persist_forget(s);
 	if (error && *error)
 		s->error = strdup(error);
 	log_info("Session %" PRIu64 "%s%s ended with status %d%s%s", s->id,
@@ -223,6 +235,13 @@ static int session_check_limits(const struct session_params *p,
 		err->fault = SESSION_FAULT_NAME_IN_USE;
 		return -EEXIST;
 	}
+	if (p->id) {
+		char id[24];
+
+		snprintf(id, sizeof(id), "%" PRIu64, p->id);
+		if (session_find(id))
+			return -EEXIST;
+	}
 	return 0;
 }
 
@@ -244,9 +263,11 @@ int session_start(const struct session_params *p, struct session **ret,
 		.cpu = p->cpu,
 		.loop = sessions.loop,
 		.ring_size = p->ring_size,
+		.restore = p->restore,
+		.restore_len = p->restore_len,
 	};
 	struct session *s;
-	int r;
+	int i, r;
 
 	*err = (struct session_error){ .fault = SESSION_FAULT_NONE };
 	r = session_check_limits(p, arena_size, backlog_size, err);
@@ -260,27 +281,51 @@ int session_start(const struct session_params *p, struct session **ret,
 	list_init(&s->link);
 	list_init(&s->readers);
 	backlog_init(&s->backlog, backlog_size);
+	/* Restored: record numbers and offsets go on from the saved ones. */
+	s->backlog.first_seq = s->backlog.next_seq = p->next_seq;
+	s->backlog.next_offset = p->next_offset;
 	s->owner = p->owner;
 	s->keep = p->keep;
 	s->bound = p->keep ? NULL : p->conn;
 	s->engine = sessions.engine;
 	s->arena_size = arena_size;
 	s->state = SESSION_RUNNING;
-	s->started_usec = now_usec();
+	s->started_usec = p->started_usec ? p->started_usec : now_usec();
 	s->name = p->name ? strdup(p->name) : NULL;
 	s->script = strdup(p->argc > 0 ? p->argv[0] : "-");
-	if ((p->name && !s->name) || !s->script) {
+	s->ring_size = p->ring_size;
+	s->insn_budget = p->insn_budget;
+	s->target_pid = p->target_pid;
+	s->cpu = p->cpu;
+	s->restores = p->restores;
+	s->chunk = malloc(p->chunk_len);
+	s->argv = calloc((size_t)p->argc + 1, sizeof(*s->argv));
+	if ((p->name && !s->name) || !s->script || !s->chunk || !s->argv) {
 		session_unref(s);
 		return -ENOMEM;
 	}
+	memcpy(s->chunk, p->chunk, p->chunk_len);
+	s->chunk_len = p->chunk_len;
+	for (i = 0; i < p->argc; i++, s->argc++) {
+		s->argv[i] = strdup(p->argv[i]);
+		if (!s->argv[i]) {
+			session_unref(s);
+			return -ENOMEM;
+		}
+	}
+	if (p->restore)
+		s->restored_usec = now_usec();
 
-	s->id = sessions.next_id++;
+	s->id = p->id ? p->id : sessions.next_id++;
+	if (s->id >= sessions.next_id)
+		sessions.next_id = s->id + 1;
 
 	/* Output and even the end may arrive before start returns. */
 	r = s->engine->start(&cfg, &session_callbacks, s, &s->es, err->message,
 			     sizeof(err->message));
 	if (r < 0) {
-		sessions.next_id--; /* nothing else started meanwhile */
+		if (!p->id)
+			sessions.next_id--; /* nothing else started meanwhile */
 		err->fault = SESSION_FAULT_ENGINE;
 		if (!err->message[0])
 			snprintf(err->message, sizeof(err->message), "%s",
@@ -318,6 +363,7 @@ void session_remove(struct session *s)
 		return;
 	session_ref(s);
 	session_stop(s);
+	persist_forget(s);
 	s->listed = false;
 	list_del(&s->link);
 	sessions.count--;
@@ -340,11 +386,31 @@ void sessions_conn_closed(struct vl_conn *conn)
 		}
 }
 
+/* Unlist and free a session that goes on after the restart. */
+static void session_drop(struct session *s)
+{
+	s->listed = false;
+	list_del(&s->link);
+	sessions.count--;
+	/* Freed while running: disarmed, nothing more runs or prints. */
+	s->engine->free(s->es);
+	s->es = NULL;
+	log_info("Session %" PRIu64 " saved for the next start", s->id);
+	session_unref(s);
+}
+
 void sessions_shutdown(void)
 {
-	while (!list_empty(&sessions.list))
-		session_remove(
-			list_entry(sessions.list.next, struct session, link));
+	struct session *s;
+
+	while (!list_empty(&sessions.list)) {
+		s = list_entry(sessions.list.next, struct session, link);
+		if (persist_keeps(s) && persist_save(s) == 0)
+			session_drop(s);
+		else
+			session_remove(s);
+	}
+	persist_shutdown();
 	uv_close((uv_handle_t *)&sessions.reaper, NULL);
 }
 

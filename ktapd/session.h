@@ -72,6 +72,19 @@ struct session {
 	struct backlog backlog;
 	struct list_head readers;
 	unsigned nreaders;
+
+	/* What starting it again needs (persist.c: ktapd restarts). */
+	void *chunk;
+	size_t chunk_len;
+	char **argv;
+	int argc;
+	size_t ring_size;
+	uint32_t insn_budget;
+	pid_t target_pid;
+	int cpu;
+	unsigned restores; /* times it was restored */
+	uint64_t restored_usec;
+	bool saved; /* a state file exists for it */
 };
 
 /* What Submit asks for, checked against the limits by session_start(). */
@@ -88,6 +101,13 @@ struct session_params {
 	uint32_t insn_budget;
 	pid_t target_pid;
 	int cpu;
+	/* Restoring (persist.c): its id, its globals, where output goes on. */
+	uint64_t id; /* 0: the next free one */
+	const void *restore;
+	size_t restore_len;
+	uint64_t next_seq, next_offset;
+	unsigned restores;
+	uint64_t started_usec; /* 0: now */
 };
 
 /* Why session_start() failed; what tells the client. */
@@ -127,12 +147,19 @@ void session_remove(struct session *s);
 struct session *session_ref(struct session *s);
 void session_unref(struct session *s);
 
+/* Output of ktapd's own into the session's stream (one record each). */
+void session_write(struct session *s, const char *buf, size_t len);
+
 void session_add_reader(struct session *s, struct session_reader *r);
 void session_del_reader(struct session *s, struct session_reader *r);
 
 /* The connection closed: remove the sessions tied to it. */
 void sessions_conn_closed(struct vl_conn *conn);
-/* Stop and remove every session (daemon shutdown). */
+/*
+ * Daemon shutdown: sessions persist.c keeps are saved and dropped without
+ * ending (no trace_end: they go on after the restart); every other one is
+ * stopped and removed.
+ */
 void sessions_shutdown(void);
 
 #endif /* KTAPD_SESSION_H */

@@ -40,6 +40,10 @@ json_object *wire_session(const struct session *s)
 		if (s->error)
 			add_str(o, "error", s->error);
 	}
+	if (s->restores) {
+		add_int(o, "restores", s->restores);
+		add_int(o, "restored_usec", (int64_t)s->restored_usec);
+	}
 	add_int(o, "clients", s->nreaders);
 	add_int(o, "first_seq", (int64_t)s->backlog.first_seq);
 	add_int(o, "next_seq", (int64_t)s->backlog.next_seq);

@@ -41,10 +41,10 @@ TIMESTAMP = re.compile(r'^\d\d:\d\d:\d\d\.\d{6} ')
 class Daemon:
     """A ktapd on a socket in a temporary directory."""
 
-    def __init__(self, ktapd, tmp):
+    def __init__(self, ktapd, tmp, *extra):
         self.path = os.path.join(tmp, 'ktapd.sock')
         self.log = open(os.path.join(tmp, 'ktapd.log'), 'ab')
-        self.proc = subprocess.Popen([ktapd, '--socket', self.path],
+        self.proc = subprocess.Popen([ktapd, '--socket', self.path, *extra],
                                      stdout=self.log, stderr=self.log)
         deadline = time.time() + 10
         while True:
@@ -669,6 +669,52 @@ def test_ktap_tracepoint_fields(s):
         p.wait(10)
 
 
+def test_probe_unit_commands_across_restarts(s):
+    """What ktap-probe@.service runs: submit --unless-running leaves a
+    session that runs (restored by ktapd) alone, attach --reconnect
+    follows it across a ktapd restart, a stop ends both."""
+    tmp = tempfile.mkdtemp(dir=s.tmp)
+    extra = ('--state-dir', os.path.join(tmp, 'state'))
+    d = Daemon(s.args.ktapd, tmp, *extra)
+    submit = ('submit', '--keep', '--unless-running', '--name', 'probe',
+              s.script('ticker.kp'))
+    try:
+        r = s.ctl(*submit, socket_path=d.path)
+        check(r, 0)
+        assert re.fullmatch(r'session (\d+) \(probe\)\n', r.stdout), r.stdout
+        sid = r.stdout.split()[1]
+        check(s.ctl(*submit, socket_path=d.path), 0,
+              'session %s (probe) is running already\n' % sid)
+        check(s.ctl('submit', '--unless-running', '--name', 'x', '-e', 'print(1)',
+                    socket_path=d.path), 2)
+        p = s.spawn(s.args.ktapctl, ['attach', '--reconnect', 'probe'], socket_path=d.path)
+        assert p.stdout.readline() == 'tick 1\n'
+        d.stop()
+        d = Daemon(s.args.ktapd, tmp, *extra)
+        check(s.ctl(*submit, socket_path=d.path), 0,
+              'session %s (probe) is running already\n' % sid)
+        # The attach finds the restored session and goes on.
+        line = p.stdout.readline()
+        while line.startswith('tick '):
+            line = p.stdout.readline()
+        assert line.startswith('ktap: ktapd restarted: events between'), line
+        assert p.stdout.readline().startswith('tick '), 'no ticks after the restart'
+        check(s.ctl('stop', 'probe', socket_path=d.path), 0)
+        out, err = p.communicate(timeout=15)
+        assert p.returncode == 0 and out.splitlines()[-1].startswith('end '), (p.returncode, out, err)
+        assert 'ktapd went away; reattaching to probe at cursor' in err, err
+        # An ended session of that name is replaced.
+        check(s.ctl('submit', '--keep', '--name', 'probe', '-e', 'exit(2)',
+                    socket_path=d.path), 0)
+        wait_for(lambda: d.call('io.ktap.List')['sessions'][0]['state'] == 'ended')
+        r = s.ctl(*submit, socket_path=d.path)
+        check(r, 0)
+        assert re.fullmatch(r'session \d+ \(probe\)\n', r.stdout), r.stdout
+        check(s.ctl('stop', 'probe', socket_path=d.path), 0)
+    finally:
+        d.stop()
+
+
 def test_forwarded_socket(s):
     """A socket forwarded like `ssh -L` does: the protocol passes unchanged."""
     relay = Relay(s.tmp, s.daemon.path)
@@ -755,6 +801,7 @@ TESTS = [
     test_ktap_list_events,
     test_ktap_traces_a_command,
     test_ktap_tracepoint_fields,
+    test_probe_unit_commands_across_restarts,
     test_forwarded_socket,
     test_error_messages,
 ]

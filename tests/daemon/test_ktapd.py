@@ -17,6 +17,7 @@ import base64
 import json
 import os
 import pwd
+import re
 import grp
 import shutil
 import signal
@@ -834,6 +835,82 @@ def test_sigterm_runs_trace_end(s, d):
         d2.stop()
 
 
+def test_restart_keeps_sessions(s, d):
+    """--state-dir: kept sessions go on after a restart (SIGTERM, and
+    SIGKILL after a checkpoint) with their id, name, owner and globals;
+    their output goes on from the saved cursor after a line saying what
+    was not traced. Others do not persist; a bad state file is set aside
+    and logged while the rest starts."""
+    tmp = tempfile.mkdtemp(dir=s.tmp)
+    state = os.path.join(tmp, 'state')
+    argv = ('--state-dir', state, '--checkpoint', '1')
+
+    def dump_n(dd):
+        return dd.call('io.ktap.Dump', {'session': 'kept'})['globals']['n']
+
+    d2 = Daemon(s.args.ktapd, tmp, *argv)
+    try:
+        d2.call('io.ktap.Submit', s.submit_params('ticker.kp', name='kept', keep=True))
+        held = d2.conn()
+        held.send('io.ktap.Submit', s.submit_params('ticker.kp', name='held'))
+        held.reply()
+        wait_for(lambda: session_info(d2, 'kept')['next_seq'] >= 5, what='ticks')
+        before = session_info(d2, 'kept')
+        d2.proc.send_signal(signal.SIGTERM)
+        assert d2.proc.wait(15) == 0
+        held.close()
+    finally:
+        d2.stop()
+    files = sorted(os.listdir(state))
+    assert files == ['session-%d.json' % before['id']], files
+    saved = json.load(open(os.path.join(state, files[0])))
+    assert saved['name'] == 'kept' and saved['next_seq'] >= 5, saved
+
+    d3 = Daemon(s.args.ktapd, tmp, *argv)
+    try:
+        info = session_info(d3, 'kept')
+        assert info['id'] == before['id'] and info['state'] == 'running', info
+        assert info['restores'] == 1 and info['started_usec'] == before['started_usec'], info
+        assert info['owner_uid'] == 0 and session_info(d3, 'held') is None
+        n = dump_n(d3)
+        assert n >= saved['next_seq'], (n, saved)
+        c = d3.conn()
+        c.send('io.ktap.Attach', {'session': 'kept', 'cursor': saved['next_seq']}, more=True)
+        c.reply()
+        note, first = c.reply()['parameters'], c.reply()['parameters']
+        c.close()
+        assert note['record']['seq'] == saved['next_seq'], note
+        assert re.fullmatch(r'ktap: ktapd restarted: events between \S+ \S+ and '
+                            r'\S+ \S+ UTC were not traced\n', note['record']['text']), note
+        # The count went on from the saved one, not from 0.
+        assert first['record']['text'] == 'tick %d\n' % (saved['next_seq'] + 1), first
+        time.sleep(1.5)  # a checkpoint
+        at_kill = dump_n(d3)
+        d3.proc.kill()
+        d3.proc.wait()
+    finally:
+        d3.stop()
+
+    with open(os.path.join(state, 'session-99.json'), 'w') as f:
+        f.write('{"version": 1, "id": 99')
+    d4 = Daemon(s.args.ktapd, tmp, *argv)
+    try:
+        d4.alive()
+        info = session_info(d4, 'kept')
+        assert info['restores'] == 2, info
+        # Restored from the last checkpoint: at most a second behind.
+        assert at_kill - 100 <= dump_n(d4), (at_kill, dump_n(d4))
+        assert os.path.exists(os.path.join(state, 'session-99.json.failed'))
+        r = d4.call('io.ktap.Stop', {'session': 'kept'})
+        assert r['session']['state'] == 'ended', r
+        assert sorted(os.listdir(state)) == ['session-99.json.failed'], os.listdir(state)
+    finally:
+        d4.stop()
+    with open(os.path.join(tmp, 'ktapd.log')) as f:
+        log = f.read()
+    assert re.search(r'Session 99 could not be restored from \S+: not a JSON object', log), log
+
+
 def test_systemd_notify(s, d):
     """READY, STATUS, WATCHDOG and STOPPING go to $NOTIFY_SOCKET; journal priorities."""
     tmp = tempfile.mkdtemp(dir=s.tmp)
@@ -939,6 +1016,7 @@ TESTS = [
     test_permissions,
     test_daemon_limits,
     test_sigterm_runs_trace_end,
+    test_restart_keeps_sessions,
     test_systemd_notify,
     test_socket_file,
     test_socket_activation,
