@@ -45,6 +45,9 @@ int client_option(int c, struct client_opts *o, const char *usage)
 	case CLIENT_OPT_JSON:
 		o->json = true;
 		return -1;
+	case CLIENT_OPT_HOST:
+		o->host = optarg;
+		return -1;
 	case 'h':
 		fputs(usage, stdout);
 		return KTAPCTL_EXIT_OK;
@@ -86,10 +89,100 @@ static int open_private(struct client_link *link, struct vlc **conn)
 	return 0;
 }
 
+/* Append the shell-quoted word w to cmd (size bytes); false if too long. */
+static bool shell_word(char *cmd, size_t size, const char *w)
+{
+	size_t n = strlen(cmd);
+
+	if (n && n + 1 < size)
+		cmd[n++] = ' ';
+	if (n + 1 >= size)
+		return false;
+	cmd[n++] = '\'';
+	for (; *w; w++) {
+		if (n + 5 >= size)
+			return false;
+		if (*w == '\'') {
+			memcpy(cmd + n, "'\\''", 4);
+			n += 4;
+		} else {
+			cmd[n++] = *w;
+		}
+	}
+	cmd[n++] = '\'';
+	cmd[n] = '\0';
+	return true;
+}
+
+/*
+ * `$KTAP_SSH [-p PORT] -- [USER@]HOST 'ktapctl' 'bridge' '--socket' 'PATH'`
+ * for a host given as [ssh://][USER@]HOST[:PORT].
+ */
+static int connect_ssh(const char *host, const char *path, struct vlc **conn)
+{
+	const char *ssh = getenv("KTAP_SSH"), *remote;
+	char spec[256], cmd[1024] = "", *argv[64], *words, *w, *port;
+	size_t n = 0;
+	int r;
+
+	if (!strncmp(host, "ssh://", 6))
+		host += 6;
+	if (snprintf(spec, sizeof(spec), "%s", host) >= (int)sizeof(spec) ||
+	    !*spec)
+		return -EINVAL;
+	port = strrchr(spec, ':');
+	if (port && port[1] && strspn(port + 1, "0123456789") ==
+				       strlen(port + 1))
+		*port++ = '\0';
+	else
+		port = NULL;
+	remote = getenv("KTAP_REMOTE_KTAPCTL");
+	if (!shell_word(cmd, sizeof(cmd), remote && *remote ? remote :
+							      "ktapctl") ||
+	    !shell_word(cmd, sizeof(cmd), "bridge") ||
+	    !shell_word(cmd, sizeof(cmd), "--socket") ||
+	    !shell_word(cmd, sizeof(cmd), path))
+		return -ENAMETOOLONG;
+	words = strdup(ssh && *ssh ? ssh : "ssh");
+	if (!words)
+		return -ENOMEM;
+	for (w = strtok(words, " \t"); w && n < 50; w = strtok(NULL, " \t"))
+		argv[n++] = w;
+	/* No terminal, no X11, no escape character: a byte stream. */
+	argv[n++] = "-T";
+	argv[n++] = "-x";
+	argv[n++] = "-e";
+	argv[n++] = "none";
+	if (port) {
+		argv[n++] = "-p";
+		argv[n++] = port;
+	}
+	argv[n++] = "--";
+	argv[n++] = spec;
+	argv[n++] = cmd;
+	argv[n] = NULL;
+	r = vlc_spawn(argv, conn);
+	free(words);
+	return r;
+}
+
+static int client_connect(struct client_link *link, struct vlc **conn)
+{
+	return link->host ? connect_ssh(link->host, link->path, conn) :
+			    vlc_connect(link->path, conn);
+}
+
+const char *client_host(const struct client_opts *o)
+{
+	const char *host = o->host ? o->host : getenv("KTAP_HOST");
+
+	return host && *host ? host : NULL;
+}
+
 int client_open(const struct client_opts *o, bool allow_private,
 		struct client_link *link, struct vlc **conn)
 {
-	const char *path = o->socket;
+	const char *path = o->socket, *host = client_host(o);
 	bool chosen = true;
 	int r;
 
@@ -97,6 +190,15 @@ int client_open(const struct client_opts *o, bool allow_private,
 	*conn = NULL;
 	if (allow_private && o->private_daemon)
 		return open_private(link, conn);
+	if (host) {
+		link->host = host;
+		link->path = path ? path : KTAPD_DEFAULT_SOCKET;
+		r = client_connect(link, conn);
+		if (r < 0)
+			return ctl_error(r, "cannot reach ktapd on %s: %m",
+					 host);
+		return 0;
+	}
 	if (!path)
 		path = getenv("KTAP_SOCKET");
 	if (!path || !*path) {
@@ -120,9 +222,11 @@ struct vlc *client_control(struct client_link *link)
 
 	if (link->control || !link->path)
 		return link->control;
-	r = vlc_connect(link->path, &link->control);
+	r = client_connect(link, &link->control);
 	if (r < 0)
-		ctl_error(r, "cannot connect to ktapd at %s: %m", link->path);
+		ctl_error(r, "cannot connect to ktapd at %s%s%s: %m",
+			  link->host ? link->host : "", link->host ? ":" : "",
+			  link->path);
 	return link->control;
 }
 
@@ -209,6 +313,10 @@ int client_call_failed(struct client_link *link, int r,
 	if (r == -ECONNRESET && link && !link->path) {
 		ctl_error(r, "the private ktapd went away; its log:");
 		private_daemon_show_log(&link->pd);
+	} else if (r == -ECONNRESET && link && link->host) {
+		ctl_error(r, "the connection to ktapd on %s closed (ssh's "
+			     "messages, if any, are above)",
+			  link->host);
 	} else if (r == -ECONNRESET) {
 		ctl_error(r, "ktapd closed the connection");
 	} else if (r == -EBADMSG) {

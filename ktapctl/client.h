@@ -19,6 +19,7 @@
 /* Options every command talking to ktapd takes. */
 struct client_opts {
 	const char *socket; /* --socket PATH, or NULL */
+	const char *host; /* --host [ssh://][USER@]HOST[:PORT], or NULL */
 	bool json; /* --json: machine-readable output */
 	bool private_daemon; /* --private: always start a private ktapd */
 };
@@ -26,12 +27,14 @@ struct client_opts {
 enum {
 	CLIENT_OPT_SOCKET = 0x100,
 	CLIENT_OPT_JSON,
+	CLIENT_OPT_HOST,
 	CLIENT_OPT_FIRST_FREE, /* where a command's own long options start */
 };
 
 /* For the getopt_long() table of a command. */
 #define CLIENT_LONG_OPTIONS                                                    \
 	{ "socket", required_argument, NULL, CLIENT_OPT_SOCKET },              \
+		{ "host", required_argument, NULL, CLIENT_OPT_HOST },          \
 		{ "json", no_argument, NULL, CLIENT_OPT_JSON },                \
 		{ "help", no_argument, NULL, 'h' }
 
@@ -52,18 +55,24 @@ int client_usage_error(const char *usage);
  */
 struct client_link {
 	const char *path; /* NULL for a private daemon */
+	const char *host; /* through ssh to this host's socket at path */
 	struct private_daemon pd;
 	struct vlc *control;
 };
 
 /*
- * Connect to ktapd: --socket, $KTAP_SOCKET or the default socket. With
+ * Connect to ktapd: --socket, $KTAP_SOCKET or the default socket; with
+ * --host or $KTAP_HOST, that host's (--socket or the default) through
+ * `ssh HOST ktapctl bridge` ($KTAP_SSH: the ssh command and options,
+ * $KTAP_REMOTE_KTAPCTL: ktapctl's path there). With
  * allow_private, when the default socket is not there (and neither
  * --socket nor $KTAP_SOCKET named one), or with --private, start a private
  * ktapd instead. Prints why on failure.
  */
 int client_open(const struct client_opts *o, bool allow_private,
 		struct client_link *link, struct vlc **conn);
+/* The remote host the commands go to (--host, $KTAP_HOST), or NULL. */
+const char *client_host(const struct client_opts *o);
 /* The link's second connection (made on first use); NULL on failure. */
 struct vlc *client_control(struct client_link *link);
 /* Close what client_open() made; stops a private ktapd. */

@@ -27,6 +27,7 @@ static const char attach_usage[] =
 	"  -T                    begin each output line with the time\n"
 	"      --socket PATH     ktapd's socket\n"
 	"      --json            every reply of ktapd as a JSON line\n"
+	"      --host HOST       the ktapd of [ssh://][USER@]HOST[:PORT], over ssh\n"
 	"  -h, --help            show this help\n";
 
 struct attach {

@@ -14,6 +14,7 @@ static const char dump_usage[] =
 	"its id or name.\n\n"
 	"      --socket PATH     ktapd's socket\n"
 	"      --json            ktapd's reply as JSON: {\"globals\": {...}}\n"
+	"      --host HOST       the ktapd of [ssh://][USER@]HOST[:PORT], over ssh\n"
 	"  -h, --help            show this help\n";
 
 /* Bounds the indentation, not the data: deeper tables print flat. */

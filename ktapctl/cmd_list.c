@@ -12,6 +12,7 @@ static const char list_usage[] =
 	"List the sessions you own (root: all of them).\n\n"
 	"      --socket PATH     ktapd's socket\n"
 	"      --json            ktapd's reply as JSON\n"
+	"      --host HOST       the ktapd of [ssh://][USER@]HOST[:PORT], over ssh\n"
 	"  -h, --help            show this help\n";
 
 /* How a session ended, or "" while it runs. */

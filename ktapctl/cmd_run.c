@@ -28,6 +28,7 @@ static const char run_usage[] =
 	"else\n"
 	"                        " KTAPD_DEFAULT_SOCKET ")\n"
 	"      --json            every reply of ktapd as a JSON line\n"
+	"      --host HOST       the ktapd of [ssh://][USER@]HOST[:PORT], over ssh\n"
 	"  -h, --help            show this help\n";
 
 int cmd_run(int argc, char **argv)

@@ -17,6 +17,7 @@ static const char status_usage[] =
 	"counters: events handled and lost, memory, CPU, clients, output.\n\n"
 	"      --socket PATH     ktapd's socket\n"
 	"      --json            ktapd's reply as JSON\n"
+	"      --host HOST       the ktapd of [ssh://][USER@]HOST[:PORT], over ssh\n"
 	"  -h, --help            show this help\n";
 
 #define ROW "  %-10s "

@@ -19,6 +19,7 @@ static const char stop_usage[] =
 	"  -f, --from CURSOR     print its output from this record on instead\n"
 	"      --socket PATH     ktapd's socket\n"
 	"      --json            ktapd's reply as JSON\n"
+	"      --host HOST       the ktapd of [ssh://][USER@]HOST[:PORT], over ssh\n"
 	"  -h, --help            show this help\n";
 
 static void print_end(json_object *session, json_object *end)

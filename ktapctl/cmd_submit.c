@@ -33,6 +33,7 @@ static const char submit_usage[] =
 	"else\n"
 	"                        " KTAPD_DEFAULT_SOCKET ")\n"
 	"      --json            the session as JSON\n"
+	"      --host HOST       the ktapd of [ssh://][USER@]HOST[:PORT], over ssh\n"
 	"  -h, --help            show this help\n";
 
 /*

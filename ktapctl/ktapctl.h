@@ -27,6 +27,7 @@ int cmd_run(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
+int cmd_bridge(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_status(int argc, char **argv);

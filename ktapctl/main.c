@@ -36,6 +36,9 @@ static const struct command {
 	{ "status", cmd_status,
 	  "status [SESSION]\n"
 	  "        the daemon (engine, totals), or a session's counters" },
+	{ "bridge", cmd_bridge,
+	  "bridge [--socket PATH]\n"
+	  "        stdin/stdout to ktapd's socket (--host runs it over ssh)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

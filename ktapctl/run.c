@@ -227,6 +227,12 @@ int run_session(const struct run_request *rq)
 	char id[24];
 	int r, status;
 
+	if (rq->command && client_host(&rq->client)) {
+		ctl_error(-EINVAL, "-- COMMAND runs here: it cannot be the "
+				   "target of a session on %s",
+			  client_host(&rq->client));
+		return KTAPCTL_EXIT_USAGE;
+	}
 	status = run_compile(rq, &chunk, &len);
 	if (status)
 		return status;

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A small blocking Varlink client (see varlink_client.h). */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "varlink_client.h"
@@ -17,6 +19,7 @@
 
 struct vlc {
 	int fd;
+	pid_t child; /* the program at the other end (vlc_spawn), or 0 */
 	char *buf;
 	size_t start, end, cap; /* unparsed bytes are buf[start .. end) */
 	size_t scanned; /* buf[start .. scanned) holds no NUL */
@@ -61,11 +64,51 @@ int vlc_connect(const char *path, struct vlc **ret)
 	return r;
 }
 
+int vlc_spawn(char *const argv[], struct vlc **ret)
+{
+	int sv[2], r;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
+	if (pid == 0) {
+		/* dup2() clears close-on-exec on the copies. */
+		if (dup2(sv[1], STDIN_FILENO) < 0 ||
+		    dup2(sv[1], STDOUT_FILENO) < 0)
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	r = vlc_adopt(sv[0], ret);
+	if (r < 0) {
+		close(sv[0]);
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+		return r;
+	}
+	(*ret)->child = pid;
+	return 0;
+}
+
 void vlc_free(struct vlc *c)
 {
 	if (!c)
 		return;
 	close(c->fd);
+	if (c->child > 0) {
+		/* Every call was answered: nothing is left for it to carry. */
+		kill(c->child, SIGTERM);
+		while (waitpid(c->child, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
 	json_tokener_free(c->tok);
 	free(c->buf);
 	free(c);

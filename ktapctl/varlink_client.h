@@ -24,6 +24,11 @@ struct vlc_reply {
 
 /* Connect to the Unix socket at path. */
 int vlc_connect(const char *path, struct vlc **ret);
+/*
+ * Start argv with a socket as its standard input and output, and talk
+ * Varlink over it (ssh to a remote ktapctl bridge); vlc_free() ends it.
+ */
+int vlc_spawn(char *const argv[], struct vlc **ret);
 /* Take over a connected stream socket (closed by vlc_free()). */
 int vlc_adopt(int fd, struct vlc **ret);
 void vlc_free(struct vlc *c);

@@ -715,6 +715,68 @@ def test_probe_unit_commands_across_restarts(s):
         d.stop()
 
 
+def free_port():
+    with socket.socket() as t:
+        t.bind(('127.0.0.1', 0))
+        return t.getsockname()[1]
+
+
+def test_remote_over_ssh(s):
+    """--host: a real sshd on loopback with a key of its own; the commands
+    reach the daemon through `ssh HOST ktapctl bridge`, errors say where."""
+    sshd = '/usr/sbin/sshd'
+    if not os.path.exists(sshd) or os.geteuid() != 0:
+        return 'SKIP needs root and openssh-server'
+    tmp = tempfile.mkdtemp(dir=s.tmp)
+    for key in ('host', 'user'):
+        subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '',
+                        '-f', os.path.join(tmp, key)], check=True)
+    shutil.copy(os.path.join(tmp, 'user.pub'), os.path.join(tmp, 'authorized_keys'))
+    port = free_port()
+    with open(os.path.join(tmp, 'sshd_config'), 'w') as f:
+        f.write('Port %d\nListenAddress 127.0.0.1\nHostKey %s/host\n'
+                'AuthorizedKeysFile %s/authorized_keys\nPidFile %s/sshd.pid\n'
+                'PermitRootLogin prohibit-password\nPasswordAuthentication no\n'
+                'KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n'
+                % (port, tmp, tmp, tmp))
+    os.makedirs('/run/sshd', exist_ok=True)
+    p = subprocess.Popen([sshd, '-D', '-f', os.path.join(tmp, 'sshd_config'),
+                          '-E', os.path.join(tmp, 'sshd.log')])
+    env = s.env(False, KTAP_REMOTE_KTAPCTL=s.args.ktapctl,
+                KTAP_SSH='ssh -i %s/user -o StrictHostKeyChecking=no '
+                         '-o UserKnownHostsFile=/dev/null -o BatchMode=yes '
+                         '-o LogLevel=ERROR' % tmp)
+    host = ['--host', 'ssh://root@127.0.0.1:%d' % port, '--socket', s.daemon.path]
+    try:
+        wait_for(lambda: s.ctl('list', *host, env=env).returncode == 0,
+                 what='sshd to answer')
+        check(s.ctl('run', *host, '-e', 'print("far away")', env=env), 0, 'far away\n')
+        check(s.ctl('submit', *host, '--keep', '--name', 'remote', s.script('ticker.kp'),
+                    env=env), 0)
+        assert session_named(s, 'remote')['state'] == 'running'
+        wait_records(s, 'remote', 2)
+        r = s.ctl('attach', *host, '--no-follow', 'remote', env=env)
+        check(r, 0)
+        assert r.stdout.startswith('tick 1\ntick 2\n'), r.stdout
+        r = s.ctl('stop', *host, 'remote', env=env)
+        check(r, 0, stderr='stopped')
+        assert s.sessions() == []
+        # The host in KTAP_HOST; a command to trace cannot be remote.
+        env['KTAP_HOST'] = 'root@127.0.0.1:%d' % port
+        check(s.ctl('list', '--socket', s.daemon.path, env=env), 0, 'no sessions\n')
+        check(s.ctl('run', '--socket', s.daemon.path, '-e', 'print(1)', '--', 'true',
+                    env=env), 2, '', '-- COMMAND runs here')
+        # Nobody there: ssh says why, ktapctl says where.
+        r = s.ctl('list', '--host', 'root@127.0.0.1:%d' % free_port(), env=env)
+        check(r, 1, '', 'the connection to ktapd on root@127.0.0.1:')
+        assert 'Connection refused' in r.stderr, r.stderr
+        r = s.ctl('list', '--socket', os.path.join(tmp, 'none.sock'), env=env)
+        check(r, 1, '', 'cannot connect to ktapd at %s' % os.path.join(tmp, 'none.sock'))
+    finally:
+        p.terminate()
+        p.wait()
+
+
 def test_forwarded_socket(s):
     """A socket forwarded like `ssh -L` does: the protocol passes unchanged."""
     relay = Relay(s.tmp, s.daemon.path)
@@ -802,6 +864,7 @@ TESTS = [
     test_ktap_traces_a_command,
     test_ktap_tracepoint_fields,
     test_probe_unit_commands_across_restarts,
+    test_remote_over_ssh,
     test_forwarded_socket,
     test_error_messages,
 ]
