@@ -474,7 +474,8 @@ void persist_restore_all(void)
 		ids[n++] = id;
 	}
 	closedir(dir);
-	qsort(ids, n, sizeof(*ids), by_id);
+	if (n)
+		qsort(ids, n, sizeof(*ids), by_id);
 	for (i = 0; i < n; i++) {
 		state_path(path, sizeof(path), ids[i], "");
 		o = read_state(path, why, sizeof(why));
