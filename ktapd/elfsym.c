@@ -37,6 +37,11 @@ struct sym_rec {
 	int rank;
 };
 
+struct object {
+	size_t name_off;
+	uint64_t addr;
+};
+
 struct note_rec {
 	struct elfsym_note note;
 	size_t provider_off, name_off, args_off;
@@ -52,6 +57,8 @@ struct elfsym {
 	size_t nsyms;
 	struct elfsym_note *notes;
 	size_t nnotes;
+	struct object *objs; /* data symbols */
+	size_t nobjs;
 	char *pool;
 	size_t pool_len, pool_cap;
 	/* reading only */
@@ -94,17 +101,17 @@ static int read_segments(struct elfsym *e, Elf *elf)
 	for (i = 0; i < n; i++) {
 		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		e->segs[e->nsegs++] = (struct segment){ ph.p_vaddr, ph.p_offset,
-							ph.p_filesz };
+		e->segs[e->nsegs++] =
+		    (struct segment){ph.p_vaddr, ph.p_offset, ph.p_filesz};
 	}
 	return 0;
 }
 
 static int sym_rank(unsigned char bind)
 {
-	return bind == STB_GLOBAL ? RANK_GLOBAL :
-	       bind == STB_WEAK	  ? RANK_WEAK :
-				    RANK_LOCAL;
+	return bind == STB_GLOBAL ? RANK_GLOBAL
+	       : bind == STB_WEAK ? RANK_WEAK
+				  : RANK_LOCAL;
 }
 
 /* .gnu.version of .dynsym, or NULL. */
@@ -134,7 +141,23 @@ static bool is_compat(Elf_Data *versym, size_t i, const char *name)
 	       (v & VERSYM_HIDDEN);
 }
 
-/* The function symbols of one symbol table section. */
+/* A data symbol, for SDT operands naming globals (counter(%rip)). */
+static int add_object(struct elfsym *e, const char *name, uint64_t addr)
+{
+	struct object *n;
+
+	if (e->nobjs % 256 == 0) {
+		n = realloc(e->objs, (e->nobjs + 256) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		e->objs = n;
+	}
+	e->objs[e->nobjs].addr = addr;
+	return pool_add(e, name, strcspn(name, "@"),
+			&e->objs[e->nobjs++].name_off);
+}
+
+/* The function symbols (and the data ones) of one symbol table section. */
 static int read_symtab(struct elfsym *e, Elf *elf, Elf_Scn *scn,
 		       const GElf_Shdr *sh, size_t *cap)
 {
@@ -155,12 +178,19 @@ static int read_symtab(struct elfsym *e, Elf *elf, Elf_Scn *scn,
 		if (!gelf_getsym(data, (int)i, &s))
 			break;
 		type = GELF_ST_TYPE(s.st_info);
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC &&
+		     type != STT_OBJECT) ||
 		    s.st_shndx == SHN_UNDEF || !s.st_value)
 			continue;
 		name = elf_strptr(elf, sh->sh_link, s.st_name);
 		if (!name || !name[0])
 			continue;
+		if (type == STT_OBJECT) {
+			r = add_object(e, name, s.st_value);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (e->nsyms == *cap) {
 			*cap = *cap ? *cap * 2 : 256;
 			rec = realloc(e->recs, *cap * sizeof(*rec));
@@ -176,9 +206,9 @@ static int read_symtab(struct elfsym *e, Elf *elf, Elf_Scn *scn,
 			return r;
 		rec->sym.addr = s.st_value;
 		rec->sym.size = s.st_size;
-		rec->rank = is_compat(versym, i, name) ?
-				    RANK_COMPAT :
-				    sym_rank(GELF_ST_BIND(s.st_info));
+		rec->rank = is_compat(versym, i, name)
+				? RANK_COMPAT
+				: sym_rank(GELF_ST_BIND(s.st_info));
 		e->nsyms++;
 	}
 	return 0;
@@ -304,7 +334,7 @@ static int read_note(struct elfsym *e, const unsigned char *desc, size_t len,
 		e->nrecs = rec;
 	}
 	rec = &e->nrecs[e->nnotes++];
-	rec->note = (struct elfsym_note){ .pc = pc, .semaphore = sem };
+	rec->note = (struct elfsym_note){.pc = pc, .semaphore = sem};
 	rec->provider_off = off[0];
 	rec->name_off = off[1];
 	rec->args_off = off[2];
@@ -398,8 +428,7 @@ static int read_sections(struct elfsym *e, Elf *elf)
 	return finish_notes(e);
 }
 
-int elfsym_open(const char *path, struct elfsym **out, char *err,
-		size_t errlen)
+int elfsym_open(const char *path, struct elfsym **out, char *err, size_t errlen)
 {
 	_cleanup_close_ int fd = -1;
 	struct elfsym *e;
@@ -455,6 +484,7 @@ void elfsym_close(struct elfsym *e)
 	free(e->syms);
 	free(e->ranks);
 	free(e->notes);
+	free(e->objs);
 	free(e->pool);
 	free(e->recs);
 	free(e->nrecs);
@@ -552,4 +582,16 @@ size_t elfsym_notes(const struct elfsym *e, const struct elfsym_note **notes)
 {
 	*notes = e->notes;
 	return e->nnotes;
+}
+
+int elfsym_find_object(const struct elfsym *e, const char *name, uint64_t *addr)
+{
+	size_t i;
+
+	for (i = 0; i < e->nobjs; i++)
+		if (!strcmp(e->pool + e->objs[i].name_off, name)) {
+			*addr = e->objs[i].addr;
+			return 0;
+		}
+	return -ENOENT;
 }

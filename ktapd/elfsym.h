@@ -22,7 +22,8 @@ struct elfsym;
 
 /* A function symbol (STT_FUNC or STT_GNU_IFUNC, defined). */
 struct elfsym_sym {
-	const char *name; /* without its version: "malloc", not "malloc@@GLIBC_2.2.5" */
+	const char *
+	    name; /* without its version: "malloc", not "malloc@@GLIBC_2.2.5" */
 	uint64_t addr; /* virtual address */
 	uint64_t size; /* bytes; 0 when the symbol does not say */
 };
@@ -36,7 +37,7 @@ struct elfsym_note {
 	 * "-4@%edi 8@-16(%rbp) 4@$5"; "" without arguments.
 	 */
 	const char *args;
-	uint64_t pc; /* virtual address of the marker's nop */
+	uint64_t pc;	    /* virtual address of the marker's nop */
 	uint64_t semaphore; /* virtual address of its semaphore; 0: none */
 };
 
@@ -59,13 +60,20 @@ bool elfsym_is_dyn(const struct elfsym *e);
  * The function symbols of .symtab and .dynsym, once each (same name and
  * address), sorted by address; aliases (several names at one address)
  * are all there, the preferred one first (global, then weak, then local,
- * then compatibility versions such as cfree@GLIBC_2.2.5; then fewer leading underscores: malloc, not __libc_malloc; then by
- * name). Returns their number.
+ * then compatibility versions such as cfree@GLIBC_2.2.5; then fewer leading
+ * underscores: malloc, not __libc_malloc; then by name). Returns their number.
  */
 size_t elfsym_symbols(const struct elfsym *e, const struct elfsym_sym **syms);
 
 /* The symbol named name (a global one rather than a local one), or NULL. */
 const struct elfsym_sym *elfsym_find(const struct elfsym *e, const char *name);
+
+/*
+ * The address of the data symbol (STT_OBJECT) name: SDT operands may
+ * name globals ("4@counter(%rip)"). -ENOENT when there is none.
+ */
+int elfsym_find_object(const struct elfsym *e, const char *name,
+		       uint64_t *addr);
 
 /*
  * The symbol containing addr (within its size; a symbol without a size

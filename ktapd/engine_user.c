@@ -128,6 +128,10 @@ static long eu_str_field(const struct kp_event *kev, int field, char *buf,
 		s = cur->ev ? cur->ev->name : cur->timer_name;
 		break;
 	case KP_EV_ARGSTR:
+		if (cur->up) {
+			n = eu_uprobe_argstr(cur, kev, buf, size);
+			return n < (long)size ? n : (long)size;
+		}
 		if (!cur->ev)
 			return -1;
 		n = eu_argstr(cur->es, cur, buf, size);
@@ -535,6 +539,7 @@ static void destroy(struct engine_session *es)
 	free(es->heap);
 	free(es->heap_time);
 	eu_events_free(es);
+	eu_uprobes_free(es);
 	eu_tasks_free(&es->tasks);
 	trace_seq_destroy(&es->seq);
 	free(es->arena);

@@ -106,14 +106,18 @@ struct eu_profile {
 	uint64_t period_ns;
 };
 
+struct eu_uprobe;
+struct eu_uprobes;
+
 /* What str_field needs about the event being handled. */
 struct eu_current {
 	struct engine_session *es;
 	const struct eu_event *ev; /* NULL for a tick or a profile sample */
+	const struct eu_uprobe *up; /* a uprobe's or marker's sample */
 	const unsigned char *raw;
 	uint32_t rawlen;
 	struct eu_task *task; /* NULL for a tick */
-	const char *timer_name; /* the tick or profile probe's name */
+	const char *timer_name; /* the tick, profile or uprobe's name */
 	int cpu;
 };
 
@@ -143,6 +147,7 @@ struct engine_session {
 	unsigned int nby_id;
 	bool ksyms_loaded, printk_loaded; /* for argstr, when first needed */
 	struct trace_seq seq;
+	struct eu_uprobes *uprobes; /* engine_user_uprobe.c, or NULL */
 
 	/* perf (engine_user_perf.c) */
 	int *fds;
@@ -250,6 +255,34 @@ void eu_perf_disable(struct engine_session *es);
 void eu_perf_release(struct engine_session *es);
 /* Handle up to budget records in time order; true if more are waiting. */
 bool eu_perf_drain(struct engine_session *es, size_t budget);
+
+/* For engine_user_uprobe.c: an event of ring ri's kind, opened into it. */
+void eu_perf_attr_init(struct perf_event_attr *a,
+		       const struct engine_session *es, uint32_t type,
+		       uint64_t config, unsigned int ri);
+int eu_perf_open_into_ring(struct engine_session *es,
+			   struct perf_event_attr *a, pid_t tid,
+			   unsigned int ri, const char *what, char *err,
+			   size_t errlen);
+
+/*
+ * engine_user_uprobe.c: probe:/path:sym[%return], probe:/path:0xOFF and
+ * sdt:/path:[provider:]marker, as perf uprobe events in the CPU rings.
+ */
+bool eu_uprobe_spec(const char *item);
+int eu_uprobe_resolve(struct engine_session *es, unsigned int probe,
+		      const char *item, char *err, size_t errlen);
+unsigned int eu_uprobe_count(const struct engine_session *es);
+/* The uprobes of ring ri, for thread tid (-1: all). */
+int eu_uprobe_open(struct engine_session *es, pid_t tid, unsigned int ri,
+		   char *err, size_t errlen);
+/* A sample of one of the session's uprobes: run its probes; false if it
+ * is none of them. */
+bool eu_uprobe_sample(struct engine_session *es, const unsigned char *p,
+		      uint32_t size, int32_t cpu);
+long eu_uprobe_argstr(const struct eu_current *cur,
+		      const struct kp_event *kev, char *buf, size_t size);
+void eu_uprobes_free(struct engine_session *es);
 
 /* engine_user_bpf.c: the BPF fast path for fixed-size tracepoints. */
 bool eu_bpf_wanted(const struct engine_session *es);

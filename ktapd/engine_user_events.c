@@ -264,12 +264,7 @@ static int resolve_one(void *arg, const char *sys, const char *name)
 static int check_kind(const char *item, char *err, size_t errlen)
 {
 	if (strncmp(item, "probe:", 6) == 0) {
-		if (strchr(item + 6, '/'))
-			snprintf(err, errlen,
-				 "event '%s': uprobes are not supported by "
-				 "the user engine yet",
-				 item);
-		else if (!tracefs_exists("kprobe_events"))
+		if (!tracefs_exists("kprobe_events"))
 			snprintf(err, errlen,
 				 "event '%s': kprobes are not available on "
 				 "this kernel",
@@ -279,13 +274,6 @@ static int check_kind(const char *item, char *err, size_t errlen)
 				 "event '%s': kprobes are not supported by "
 				 "the user engine yet",
 				 item);
-		return -ENOENT;
-	}
-	if (strncmp(item, "sdt:", 4) == 0) {
-		snprintf(err, errlen,
-			 "event '%s': sdt markers are not supported by the "
-			 "user engine yet",
-			 item);
 		return -ENOENT;
 	}
 	if (strncmp(item, "ftrace:", 7) == 0) {
@@ -323,6 +311,12 @@ int eu_events_resolve(struct engine_session *es, unsigned int probe,
 	for (item = strtok_r(copy, ",", &save); item;
 	     item = strtok_r(NULL, ",", &save)) {
 		item = trim(item);
+		if (eu_uprobe_spec(item)) {
+			r = eu_uprobe_resolve(es, probe, item, err, errlen);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		r = check_kind(item, err, errlen);
 		if (r < 0)
 			return r;

@@ -265,6 +265,21 @@ static int open_into_ring(struct engine_session *es, struct perf_event_attr *a,
 	return fd;
 }
 
+void eu_perf_attr_init(struct perf_event_attr *a,
+		       const struct engine_session *es, uint32_t type,
+		       uint64_t config, unsigned int ri)
+{
+	attr_init(a, es, type, config, ring_bytes(es, ri));
+}
+
+int eu_perf_open_into_ring(struct engine_session *es,
+			   struct perf_event_attr *a, pid_t tid,
+			   unsigned int ri, const char *what, char *err,
+			   size_t errlen)
+{
+	return open_into_ring(es, a, tid, ri, what, err, errlen);
+}
+
 /*
  * Each CPU's main ring starts with a dummy software event that reports
  * task records (exec, comm changes, fork, exit) for execname; every CPU
@@ -381,7 +396,7 @@ static int open_ring(struct engine_session *es, unsigned int ri, pid_t tid,
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return eu_uprobe_open(es, tid, ri, err, errlen);
 }
 
 int eu_perf_open(struct engine_session *es, char *err, size_t errlen)
@@ -392,7 +407,7 @@ int eu_perf_open(struct engine_session *es, char *err, size_t errlen)
 	int ncpus, ntids, t, r;
 
 	r = build_by_id(es, &ndirect);
-	if (r < 0 || (!ndirect && !es->nprofiles))
+	if (r < 0 || (!ndirect && !es->nprofiles && !eu_uprobe_count(es)))
 		return r;
 	ncpus = online_cpus(&cpus);
 	if (ncpus <= 0) {
@@ -412,7 +427,8 @@ int eu_perf_open(struct engine_session *es, char *err, size_t errlen)
 			 es->target_pid);
 		return ntids < 0 ? ntids : -ESRCH;
 	}
-	raise_fd_limit((size_t)(ndirect + 1 + es->nprofiles) *
+	raise_fd_limit((size_t)(ndirect + 1 + es->nprofiles +
+			eu_uprobe_count(es)) *
 		       (size_t)ncpus * (size_t)ntids);
 	r = rings_alloc(es, cpus, ncpus);
 	if (r < 0)
@@ -574,7 +590,9 @@ static void on_sample(struct engine_session *es, const unsigned char *p,
 	memcpy(&type, raw, 2);
 	ev = type < es->nby_id ? es->by_id[type] : NULL;
 	if (!ev) {
-		es->dropped++;
+		/* uprobe records have no tracefs id (type 0) */
+		if (!eu_uprobe_sample(es, p, size, cpu))
+			es->dropped++;
 		return;
 	}
 	if (ev->nprobes)
