@@ -280,6 +280,13 @@ int eu_uprobe_open(struct engine_session *es, pid_t tid, unsigned int ri,
  * is none of them. */
 bool eu_uprobe_sample(struct engine_session *es, const unsigned char *p,
 		      uint32_t size, int32_t cpu);
+/* Uprobes the BPF path takes (not the return probes: the function's
+ * address they report is the kernel's alone), attached once es->bpf is
+ * made; reset puts them back on perf samples. */
+unsigned int eu_uprobe_bpf_count(const struct engine_session *es);
+int eu_uprobe_bpf_open(struct engine_session *es, int cpu, char *err,
+		       size_t errlen);
+void eu_uprobe_bpf_reset(struct engine_session *es);
 long eu_uprobe_argstr(const struct eu_current *cur,
 		      const struct kp_event *kev, char *buf, size_t size);
 void eu_uprobes_free(struct engine_session *es);
@@ -300,6 +307,19 @@ void eu_bpf_consume(struct engine_session *es);
 void eu_bpf_publish(struct engine_session *es);
 bool eu_bpf_half_read(const struct engine_session *es);
 int32_t eu_bpf_cpu(const struct perf_event_header *h);
+/*
+ * A uprobe's program (engine_user_uprobe.c's sample layout, written from
+ * its registers; the ID slot holds id | CPU << 32); its fd stays with
+ * the BPF ring's.
+ */
+struct eu_bpf_uprobe {
+	uint64_t id;
+	uint64_t regs; /* perf register mask, copied from struct pt_regs */
+	uint32_t stack; /* bytes of user stack (PERF_SAMPLE_STACK_USER's form) */
+};
+int eu_bpf_uprobe_prog(struct engine_session *es,
+		       const struct eu_bpf_uprobe *u, const char *name,
+		       char *err, size_t errlen);
 
 /*
  * engine_user.c: run a probe (or ev's probes) for the event in es->kev and

@@ -25,7 +25,10 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <asm/perf_regs.h>
+#include <asm/ptrace.h>
 #include <linux/bpf.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,39 +165,34 @@ enum { R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10 };
  * out:
  *   return 0 (perf writes nothing)
  */
-static void assemble(struct asm_buf *a, const struct eu_bpf *b,
-		     const struct prog_spec *s)
+/* r6 = ctx; r7 = &ctl; the gate and -C. */
+static void asm_prologue(struct asm_buf *a, const struct eu_bpf *b, int cpu)
 {
-	uint32_t rec = REC_RAW + s->raw_size, off;
-	unsigned int lost_at, i;
-
 	MOV_REG(a, R6, R1);
 	ld_map(a, R7, BPF_PSEUDO_MAP_VALUE, b->ctl_fd, 0);
 	LDX(a, BPF_W, R1, R7, offsetof(struct eu_bpf_ctl, enabled));
 	jmp_out(a, BPF_JEQ, R1, 0);
-	if (s->cpu >= 0) {
+	if (cpu >= 0) {
 		CALL(a, BPF_FUNC_get_smp_processor_id);
-		jmp_out(a, BPF_JNE, R0, s->cpu);
+		jmp_out(a, BPF_JNE, R0, cpu);
 	}
-	if (s->bitmap_off >= 0) {
-		/* raw_syscalls: the syscall number is the long at 8. */
-		LDX(a, BPF_DW, R1, R6, 8);
-		jmp_out(a, BPF_JGE, R1, (int32_t)s->nsyscalls);
-		MOV_REG(a, R2, R1);
-		ALU_IMM(a, BPF_RSH, R2, 3);
-		ALU_REG(a, BPF_ADD, R2, R7);
-		LDX(a, BPF_B, R2, R2, (int16_t)s->bitmap_off);
-		ALU_IMM(a, BPF_AND, R1, 7);
-		ALU_REG(a, BPF_RSH, R2, R1);
-		ALU_IMM(a, BPF_AND, R2, 1);
-		jmp_out(a, BPF_JEQ, R2, 0);
-	}
+}
+
+/*
+ * r8 = a record of rec bytes, its header, pid, tid and time written;
+ * returns where the jump to "lost" is, for asm_epilogue.
+ */
+static unsigned int asm_reserve(struct asm_buf *a, const struct eu_bpf *b,
+				uint32_t rec)
+{
+	unsigned int lost_at;
+
 	ld_map(a, R1, BPF_PSEUDO_MAP_FD, b->ring_fd, 0);
 	MOV_IMM(a, R2, (int32_t)rec);
 	MOV_IMM(a, R3, 0);
 	CALL(a, BPF_FUNC_ringbuf_reserve);
 	lost_at = a->n;
-	emit(a, BPF_JMP | BPF_JEQ | BPF_K, R0, 0, 0, 0); /* patched below */
+	emit(a, BPF_JMP | BPF_JEQ | BPF_K, R0, 0, 0, 0); /* patched later */
 	MOV_REG(a, R8, R0);
 	/* struct perf_event_header: u32 type, u16 misc, u16 size */
 	ST_IMM(a, BPF_W, R8, 0, PERF_RECORD_SAMPLE);
@@ -206,23 +204,21 @@ static void assemble(struct asm_buf *a, const struct eu_bpf *b,
 	STX(a, BPF_W, R8, R0, REC_PID);
 	CALL(a, BPF_FUNC_ktime_get_ns);
 	STX(a, BPF_DW, R8, R0, REC_TIME);
-	CALL(a, BPF_FUNC_get_smp_processor_id);
-	STX(a, BPF_DW, R8, R0, REC_CPU);
-	ST_IMM(a, BPF_W, R8, REC_RAW_SIZE, (int32_t)s->raw_size);
-	/* The record's first 8 bytes hold perf's regs pointer by now: the
-	 * program may not read them. Rebuild common_type; flags and
-	 * preempt_count read as 0, common_pid is the tid (stored above). */
-	ST_IMM(a, BPF_W, R8, REC_RAW, s->id & 0xffff);
-	for (off = 8; off < s->raw_size; off += 4) {
-		LDX(a, BPF_W, R1, R6, (int16_t)off);
-		STX(a, BPF_W, R8, R1, (int16_t)(REC_RAW + off));
-	}
+	return lost_at;
+}
+
+/* Submit r8 (waking the reader per wake_at bytes), the exits, "lost". */
+static void asm_epilogue(struct asm_buf *a, const struct eu_bpf *b,
+			 uint32_t rec, uint32_t wake_at, unsigned int lost_at)
+{
+	unsigned int i;
+
 	ld_map(a, R1, BPF_PSEUDO_MAP_FD, b->ring_fd, 0);
 	MOV_IMM(a, R2, BPF_RB_AVAIL_DATA);
 	CALL(a, BPF_FUNC_ringbuf_query);
 	MOV_IMM(a, R2, BPF_RB_NO_WAKEUP);
-	emit(a, BPF_JMP | BPF_JLT | BPF_K, R0, 0, 3, (int32_t)s->wake_at);
-	ALU_IMM(a, BPF_AND, R0, (int32_t)(s->wake_at - 1));
+	emit(a, BPF_JMP | BPF_JLT | BPF_K, R0, 0, 3, (int32_t)wake_at);
+	ALU_IMM(a, BPF_AND, R0, (int32_t)(wake_at - 1));
 	emit(a, BPF_JMP | BPF_JGE | BPF_K, R0, 0, 1,
 	     (int32_t)((rec + BPF_RINGBUF_HDR_SZ + 7) & ~7u));
 	MOV_IMM(a, R2, BPF_RB_FORCE_WAKEUP);
@@ -243,23 +239,55 @@ static void assemble(struct asm_buf *a, const struct eu_bpf *b,
 	emit(a, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
 
-static int load_prog(struct eu_bpf *b, const struct prog_spec *s,
-		     const char *name, char *err, size_t errlen)
+static void assemble(struct asm_buf *a, const struct eu_bpf *b,
+		     const struct prog_spec *s)
 {
-	_cleanup_free_ struct asm_buf *a = calloc(1, sizeof(*a));
+	uint32_t rec = REC_RAW + s->raw_size, off;
+	unsigned int lost_at;
+
+	asm_prologue(a, b, s->cpu);
+	if (s->bitmap_off >= 0) {
+		/* raw_syscalls: the syscall number is the long at 8. */
+		LDX(a, BPF_DW, R1, R6, 8);
+		jmp_out(a, BPF_JGE, R1, (int32_t)s->nsyscalls);
+		MOV_REG(a, R2, R1);
+		ALU_IMM(a, BPF_RSH, R2, 3);
+		ALU_REG(a, BPF_ADD, R2, R7);
+		LDX(a, BPF_B, R2, R2, (int16_t)s->bitmap_off);
+		ALU_IMM(a, BPF_AND, R1, 7);
+		ALU_REG(a, BPF_RSH, R2, R1);
+		ALU_IMM(a, BPF_AND, R2, 1);
+		jmp_out(a, BPF_JEQ, R2, 0);
+	}
+	lost_at = asm_reserve(a, b, rec);
+	CALL(a, BPF_FUNC_get_smp_processor_id);
+	STX(a, BPF_DW, R8, R0, REC_CPU);
+	ST_IMM(a, BPF_W, R8, REC_RAW_SIZE, (int32_t)s->raw_size);
+	/* The record's first 8 bytes hold perf's regs pointer by now: the
+	 * program may not read them. Rebuild common_type; flags and
+	 * preempt_count read as 0, common_pid is the tid (stored above). */
+	ST_IMM(a, BPF_W, R8, REC_RAW, s->id & 0xffff);
+	for (off = 8; off < s->raw_size; off += 4) {
+		LDX(a, BPF_W, R1, R6, (int16_t)off);
+		STX(a, BPF_W, R8, R1, (int16_t)(REC_RAW + off));
+	}
+	asm_epilogue(a, b, rec, s->wake_at, lost_at);
+}
+
+/* Load what a holds as a program of that type. */
+static int load_insns(const struct asm_buf *a, enum bpf_prog_type type,
+		      const char *name, char *err, size_t errlen)
+{
 	_cleanup_free_ char *log = NULL;
 	union bpf_attr attr;
 	int fd;
 
-	if (!a)
-		return -ENOMEM;
-	assemble(a, b, s);
 	if (a->overflow) {
 		snprintf(err, errlen, "BPF program for '%s' too long", name);
 		return -E2BIG;
 	}
 	memset(&attr, 0, sizeof(attr));
-	attr.prog_type = BPF_PROG_TYPE_TRACEPOINT;
+	attr.prog_type = type;
 	attr.insns = (uint64_t)(uintptr_t)a->insn;
 	attr.insn_cnt = a->n;
 	attr.license = (uint64_t)(uintptr_t)"GPL";
@@ -279,6 +307,108 @@ out:
 	if (fd < 0)
 		snprintf(err, errlen, "BPF program for '%s' refused: %s", name,
 			 strerror(-fd));
+	return fd;
+}
+
+static int load_prog(struct eu_bpf *b, const struct prog_spec *s,
+		     const char *name, char *err, size_t errlen)
+{
+	_cleanup_free_ struct asm_buf *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	assemble(a, b, s);
+	return load_insns(a, BPF_PROG_TYPE_TRACEPOINT, name, err, errlen);
+}
+
+/* Where perf's user registers are in the struct pt_regs of a uprobe. */
+static const int16_t pt_regs_off[] = {
+	[PERF_REG_X86_AX] = offsetof(struct pt_regs, rax),
+	[PERF_REG_X86_BX] = offsetof(struct pt_regs, rbx),
+	[PERF_REG_X86_CX] = offsetof(struct pt_regs, rcx),
+	[PERF_REG_X86_DX] = offsetof(struct pt_regs, rdx),
+	[PERF_REG_X86_SI] = offsetof(struct pt_regs, rsi),
+	[PERF_REG_X86_DI] = offsetof(struct pt_regs, rdi),
+	[PERF_REG_X86_BP] = offsetof(struct pt_regs, rbp),
+	[PERF_REG_X86_SP] = offsetof(struct pt_regs, rsp),
+	[PERF_REG_X86_IP] = offsetof(struct pt_regs, rip),
+	[PERF_REG_X86_R8] = offsetof(struct pt_regs, r8),
+	[PERF_REG_X86_R9] = offsetof(struct pt_regs, r9),
+	[PERF_REG_X86_R10] = offsetof(struct pt_regs, r10),
+	[PERF_REG_X86_R11] = offsetof(struct pt_regs, r11),
+	[PERF_REG_X86_R12] = offsetof(struct pt_regs, r12),
+	[PERF_REG_X86_R13] = offsetof(struct pt_regs, r13),
+	[PERF_REG_X86_R14] = offsetof(struct pt_regs, r14),
+	[PERF_REG_X86_R15] = offsetof(struct pt_regs, r15),
+};
+
+/* A uprobe sample's trace record: trace_entry, vaddr[0], padding. */
+#define UP_RAW_SIZE 20
+#define UP_REGS_ABI (REC_RAW + UP_RAW_SIZE)
+
+/*
+ *   (gate, -C)
+ *   r8 = ringbuf_reserve(...): header, pid, tid, time
+ *   ID slot = u->id | cpu() << 32; the trace record with vaddr[0] = ip
+ *   regs: abi 64, then each of u->regs from ctx (struct pt_regs)
+ *   stack: size, probe_read_user(size bytes at sp), dyn_size (0 if the
+ *          read failed)
+ *   (submit)
+ */
+int eu_bpf_uprobe_prog(struct engine_session *es,
+		       const struct eu_bpf_uprobe *u, const char *name,
+		       char *err, size_t errlen)
+{
+	_cleanup_free_ struct asm_buf *a = calloc(1, sizeof(*a));
+	struct eu_bpf *b = es->bpf;
+	uint32_t rec, off;
+	unsigned int lost_at;
+	int r, fd;
+
+	if (!a)
+		return -ENOMEM;
+	rec = UP_REGS_ABI + 8 + 8 * (uint32_t)__builtin_popcountll(u->regs);
+	if (u->stack)
+		rec += 16 + u->stack;
+	asm_prologue(a, b, es->cpu);
+	lost_at = asm_reserve(a, b, rec);
+	CALL(a, BPF_FUNC_get_smp_processor_id);
+	ALU_IMM(a, BPF_LSH, R0, 32);
+	emit(a, BPF_LD | BPF_DW | BPF_IMM, R1, 0, 0, (int32_t)u->id);
+	emit(a, 0, 0, 0, 0, (int32_t)(u->id >> 32));
+	ALU_REG(a, BPF_OR, R0, R1);
+	STX(a, BPF_DW, R8, R0, REC_CPU);
+	ST_IMM(a, BPF_W, R8, REC_RAW_SIZE, UP_RAW_SIZE);
+	ST_IMM(a, BPF_W, R8, REC_RAW, 0); /* type 0, as perf's */
+	LDX(a, BPF_DW, R1, R6, pt_regs_off[PERF_REG_X86_IP]);
+	STX(a, BPF_DW, R8, R1, REC_RAW + 8);
+	ST_IMM(a, BPF_W, R8, REC_RAW + 16, 0);
+	ST_IMM(a, BPF_DW, R8, UP_REGS_ABI, PERF_SAMPLE_REGS_ABI_64);
+	off = UP_REGS_ABI + 8;
+	for (r = 0; r < (int)ELEMENTSOF(pt_regs_off); r++) {
+		if (!(u->regs & (1ull << r)))
+			continue;
+		LDX(a, BPF_DW, R1, R6, pt_regs_off[r]);
+		STX(a, BPF_DW, R8, R1, (int16_t)off);
+		off += 8;
+	}
+	if (u->stack) {
+		ST_IMM(a, BPF_DW, R8, (int16_t)off, (int32_t)u->stack);
+		MOV_REG(a, R1, R8);
+		ALU_IMM(a, BPF_ADD, R1, (int32_t)off + 8);
+		MOV_IMM(a, R2, (int32_t)u->stack);
+		LDX(a, BPF_DW, R3, R6, pt_regs_off[PERF_REG_X86_SP]);
+		CALL(a, BPF_FUNC_probe_read_user);
+		off += 8 + u->stack;
+		ST_IMM(a, BPF_DW, R8, (int16_t)off, (int32_t)u->stack);
+		emit(a, BPF_JMP | BPF_JEQ | BPF_K, R0, 0, 1, 0);
+		ST_IMM(a, BPF_DW, R8, (int16_t)off, 0);
+	}
+	asm_epilogue(a, b, rec, (uint32_t)(b->ring_size / 4), lost_at);
+	fd = load_insns(a, BPF_PROG_TYPE_KPROBE, name, err, errlen);
+	if (fd < 0)
+		return fd;
+	b->prog_fds[b->nprogs++] = fd;
 	return fd;
 }
 
@@ -324,6 +454,7 @@ static bool eligible(const struct eu_event *ev)
 
 bool eu_bpf_wanted(const struct engine_session *es)
 {
+	unsigned int nup = eu_uprobe_bpf_count(es);
 	const char *env = getenv("KTAPD_BPF");
 	unsigned int i, n = 0;
 
@@ -334,7 +465,7 @@ bool eu_bpf_wanted(const struct engine_session *es)
 		return false;
 	for (i = 0; i < es->nevents; i++)
 		n += eligible(es->events[i]);
-	return n > 0 && n <= EU_BPF_MAX_EVENTS;
+	return n + nup > 0 && n <= EU_BPF_MAX_EVENTS;
 }
 
 static int ring_map(struct eu_bpf *b)
@@ -477,7 +608,8 @@ int eu_bpf_open(struct engine_session *es, int ncpus, int first_cpu,
 			nbitmaps++;
 	b->ctl_size = sizeof(struct eu_bpf_ctl) + nbitmaps * b->bitmap_bytes;
 	b->ctl_size = (b->ctl_size + b->page - 1) / b->page * b->page;
-	b->prog_fds = calloc(es->nevents, sizeof(*b->prog_fds));
+	b->prog_fds = calloc(es->nevents + eu_uprobe_bpf_count(es),
+			     sizeof(*b->prog_fds));
 	r = -ENOMEM;
 	if (!b->prog_fds)
 		goto fail;
@@ -539,6 +671,13 @@ int eu_bpf_open(struct engine_session *es, int ncpus, int first_cpu,
 	}
 	b->nbitmaps = k;
 	es->bpf = b;
+	r = eu_uprobe_bpf_open(es, es->cpu >= 0 ? es->cpu : first_cpu, err,
+			       errlen);
+	if (r < 0) {
+		es->bpf = NULL;
+		eu_uprobe_bpf_reset(es);
+		goto fail;
+	}
 	log_debug("Tracepoints through BPF: %u events, a %zu-byte ring",
 		  b->nprogs, b->ring_size);
 	return 0;

@@ -80,6 +80,7 @@ struct eu_uprobe {
 	uint64_t pc;	  /* SDT: the note's address (load bias = ip - pc) */
 	bool ret;
 	bool sdt;
+	bool bpf;      /* written by a BPF program into the BPF ring */
 	uint64_t regs; /* sample_regs_user */
 	struct sdt_arg *args;
 	int nargs;
@@ -683,6 +684,17 @@ unsigned int eu_uprobe_count(const struct engine_session *es)
 	return es->uprobes ? es->uprobes->n : 0;
 }
 
+static void uprobe_attr(const struct eu_uprobes *u, const struct eu_uprobe *up,
+			struct perf_event_attr *attr)
+{
+	if (up->ret && u->ret_bit >= 0)
+		attr->config |= 1ull << u->ret_bit;
+	if (up->ref_ctr)
+		attr->config |= up->ref_ctr << u->ref_ctr_shift;
+	attr->config1 = (uint64_t)(uintptr_t)up->path; /* uprobe_path */
+	attr->config2 = up->offset;		       /* probe_offset */
+}
+
 static int open_one(struct engine_session *es, struct eu_uprobe *up, pid_t tid,
 		    unsigned int ri, char *err, size_t errlen)
 {
@@ -701,12 +713,7 @@ static int open_one(struct engine_session *es, struct eu_uprobe *up, pid_t tid,
 		attr.sample_type |= PERF_SAMPLE_STACK_USER;
 		attr.sample_stack_user = SDT_STACK_DUMP;
 	}
-	if (up->ret && u->ret_bit >= 0)
-		attr.config |= 1ull << u->ret_bit;
-	if (up->ref_ctr)
-		attr.config |= up->ref_ctr << u->ref_ctr_shift;
-	attr.config1 = (uint64_t)(uintptr_t)up->path; /* uprobe_path */
-	attr.config2 = up->offset;		      /* probe_offset */
+	uprobe_attr(u, up, &attr);
 	snprintf(what, sizeof(what),
 		 "uprobe %s:%s (offset 0x%" PRIx64 "): ", up->path, up->name,
 		 up->offset);
@@ -741,6 +748,8 @@ int eu_uprobe_open(struct engine_session *es, pid_t tid, unsigned int ri,
 	int r;
 
 	for (i = 0; u && i < u->n; i++) {
+		if (u->ups[i]->bpf)
+			continue;
 		r = open_one(es, u->ups[i], tid, ri, err, errlen);
 		if (r < 0)
 			return r;
@@ -749,6 +758,93 @@ int eu_uprobe_open(struct engine_session *es, pid_t tid, unsigned int ri,
 	if (u && u->nids > 1 && u->ids[u->nids - 1].id < u->ids[u->nids - 2].id)
 		qsort(u->ids, u->nids, sizeof(*u->ids), cmp_id);
 	return 0;
+}
+
+/*
+ * The BPF path: one uprobe event per probe, its program writing for
+ * every CPU (as for tracepoints, engine_user_bpf.c); records say which
+ * uprobe by index, with this bit set where perf puts an event id.
+ */
+#define BPF_ID_FLAG (1ull << 63)
+#define BPF_ID_INDEX 0xffffffffull
+#define BPF_ID_CPU_SHIFT 32
+#define BPF_ID_CPU_MASK 0x7fffffffull
+
+static bool bpf_eligible(const struct eu_uprobe *up)
+{
+	return !up->ret;
+}
+
+unsigned int eu_uprobe_bpf_count(const struct engine_session *es)
+{
+	const struct eu_uprobes *u = es->uprobes;
+	unsigned int i, n = 0;
+
+	for (i = 0; u && i < u->n; i++)
+		n += bpf_eligible(u->ups[i]);
+	return n;
+}
+
+int eu_uprobe_bpf_open(struct engine_session *es, int cpu, char *err,
+		       size_t errlen)
+{
+	struct eu_uprobes *u = es->uprobes;
+	unsigned int i;
+	int prog, fd, r;
+
+	for (i = 0; u && i < u->n; i++) {
+		struct eu_uprobe *up = u->ups[i];
+		struct eu_bpf_uprobe bu = {.id = BPF_ID_FLAG | i,
+					   .regs = up->regs};
+		struct perf_event_attr attr = {
+		    .size = sizeof(attr),
+		    .type = (uint32_t)u->pmu_type,
+		    .sample_period = 1,
+		    .sample_type = PERF_SAMPLE_RAW,
+		    .disabled = 1,
+		};
+
+		if (!bpf_eligible(up))
+			continue;
+		if (up->sdt && args_need_stack(up))
+			bu.stack = SDT_STACK_DUMP;
+		prog = eu_bpf_uprobe_prog(es, &bu, up->name, err, errlen);
+		if (prog < 0)
+			return prog;
+		uprobe_attr(u, up, &attr);
+		fd = perf_event_open_fd(&attr, -1, cpu, -1);
+		if (fd < 0) {
+			snprintf(err, errlen,
+				 "uprobe %s:%s: perf_event_open "
+				 "failed: %s",
+				 up->path, up->name, strerror(-fd));
+			return fd;
+		}
+		r = eu_perf_keep_fd(es, fd);
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+		if (ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog) < 0) {
+			r = -errno;
+			snprintf(err, errlen,
+				 "uprobe %s:%s: cannot attach BPF: "
+				 "%s",
+				 up->path, up->name, strerror(-r));
+			return r;
+		}
+		up->bpf = true;
+	}
+	return 0;
+}
+
+void eu_uprobe_bpf_reset(struct engine_session *es)
+{
+	struct eu_uprobes *u = es->uprobes;
+	unsigned int i;
+
+	for (i = 0; u && i < u->n; i++)
+		u->ups[i]->bpf = false;
 }
 
 /* Samples */
@@ -892,7 +988,14 @@ bool eu_uprobe_sample(struct engine_session *es, const unsigned char *p,
 	if (!u || size < SAMPLE_RAW)
 		return false;
 	memcpy(&id, p + SAMPLE_ID, 8);
-	up = by_id(u, id);
+	if (id & BPF_ID_FLAG) {
+		if ((id & BPF_ID_INDEX) >= u->n)
+			return false;
+		up = u->ups[id & BPF_ID_INDEX];
+		cpu = (int32_t)((id >> BPF_ID_CPU_SHIFT) & BPF_ID_CPU_MASK);
+	} else {
+		up = by_id(u, id);
+	}
 	if (!up)
 		return false;
 	memcpy(ids, p + SAMPLE_PID, 8);

@@ -73,7 +73,8 @@ def libc_of(path):
 def uprobe_args():
     """Entry: arg0 the function's address, arg1..arg3 the SysV argument
     registers; return: retval, the same arg0; in a PIE and in a fixed
-    executable (whose runtime address is its link address)."""
+    executable (whose runtime address is its link address). Entry probes
+    go through BPF unless KTAPD_BPF=0, return probes through perf."""
     for name in ('uptest_pie', 'uptest_exec'):
         path = prog(name)
         r = drive('''
@@ -84,7 +85,10 @@ trace probe:%(p)s:add3 /execname == "%(n)s"/ {
 trace probe:%(p)s:add3%%return /execname == "%(n)s"/ {
     printf("R\\t%%d\\t%%d\\t%%d\\t%%s\\t%%s\\n", pid, arg0, retval, probename,
            argstr)
-}''' % {'p': path, 'n': name}, cmd=[path, 5])
+}''' % {'p': path, 'n': name}, '--debug', cmd=[path, 5])
+        bpf = re.search(r'through BPF: 1 events', r.err)
+        expect(bool(bpf) != (os.environ.get('KTAPD_BPF') == '0'),
+               'BPF path used: %s' % bool(bpf), r)
         ent, ret = rows(r, 'E'), rows(r, 'R')
         expect(len(ent) == 5 and len(ret) == 5,
                '%s: %d entries, %d returns' % (name, len(ent), len(ret)), r)

@@ -4,14 +4,15 @@
 # What a uprobe costs the traced program, ktap's user engine next to
 # bpftrace: `uptest_prog -t N` (tests/uprobe) calls a noinline function
 # N times and times the loop itself; untraced, traced by ktap's
-# `trace probe:PROG:add3 { n += 1 }` (engine_drive), and traced by
+# `trace probe:PROG:add3 { n += 1 }` (engine_drive; BPF programs write
+# the records; --perf-path adds the perf-sample path), and traced by
 # bpftrace's `uprobe:PROG:add3 { @n = count(); }`. Prints ns per call,
 # the added ns per call of each tracer and their ratio, and ktap's events
 # handled and lost (a loss flatters ktap). Nothing is asserted; runs are
 # interleaved and medians printed. Needs root.
 #
 # usage: run.py --drive ENGINE_DRIVE --prog UPTEST_PROG [--runs N]
-#               [--calls N] [--no-bpftrace]
+#               [--calls N] [--no-bpftrace] [--perf-path]
 
 import argparse
 import os
@@ -32,11 +33,12 @@ def run_prog(args):
     return int(re.search(r'ns (\d+)', out).group(1)) / 1e9
 
 
-def traced_ktap(args):
+def traced_ktap(args, bpf=True):
     script = 'var n = 0\ntrace probe:%s:add3 { n += 1 }' % args.prog
+    env = dict(os.environ, KTAPD_BPF='1' if bpf else '0')
     p = subprocess.Popen(pinned(1, [args.drive, '--stats', '-e', script]),
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                         text=True)
+                         text=True, env=env)
     wait_for(p.stderr, r'armed in', 30)
     secs = run_prog(args)
     err, cpu = stop(p)
@@ -65,6 +67,8 @@ def main():
     ap.add_argument('--runs', type=int, default=5)
     ap.add_argument('--calls', type=int, default=200000)
     ap.add_argument('--no-bpftrace', dest='bpftrace', action='store_false')
+    ap.add_argument('--perf-path', action='store_true',
+                    help='also time the engine without its BPF fast path')
     args = ap.parse_args()
     args.drive = os.path.abspath(args.drive)
     args.prog = os.path.abspath(args.prog)
@@ -75,7 +79,7 @@ def main():
         print('uprobe benchmark: bpftrace not found, ktap alone')
         args.bpftrace = False
     print('load average before: %.2f %.2f %.2f' % os.getloadavg())
-    base, ktap, kcpu, kev, klost, bpf = [], [], [], [], [], []
+    base, ktap, kcpu, kev, klost, bpf, kperf = [], [], [], [], [], [], []
     for _ in range(args.runs):
         base.append(run_prog(args))
         s, c, e, lost = traced_ktap(args)
@@ -83,6 +87,8 @@ def main():
         kcpu.append(c)
         kev.append(e)
         klost.append(lost)
+        if args.perf_path:
+            kperf.append(traced_ktap(args, bpf=False)[0])
         if args.bpftrace:
             bpf.append(traced_bpftrace(args))
     med = statistics.median
@@ -93,7 +99,11 @@ def main():
           '(medians)' % (n, args.runs))
     print('  %-30s %9.1f ns/call' % ('no tracing', b / n * 1e9))
     print('  %-30s %9.1f ns/call  added %8.1f ns/call'
-          % ('ktap (user engine)', k / n * 1e9, added_k))
+          % ('ktap (user engine, BPF)', k / n * 1e9, added_k))
+    if kperf:
+        print('  %-30s %9.1f ns/call  added %8.1f ns/call'
+              % ('ktap, perf samples', med(kperf) / n * 1e9,
+                 (med(kperf) - b) / n * 1e9))
     print('  %-30s %9.1f ns/event  (%d events handled, %d lost, median)'
           % ('ktap engine CPU (in ktapd)',
              med(c / max(e, 1) for c, e in zip(kcpu, kev)) * 1e9,
