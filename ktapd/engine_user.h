@@ -320,6 +320,13 @@ struct eu_bpf_uprobe {
 int eu_bpf_uprobe_prog(struct engine_session *es,
 		       const struct eu_bpf_uprobe *u, const char *name,
 		       char *err, size_t errlen);
+/*
+ * Open the event attr describes (type and config set) on cpu, kept with
+ * the session's, and attach prog to it; what names it in messages.
+ */
+int eu_bpf_attach(struct engine_session *es, struct perf_event_attr *attr,
+		  int cpu, int prog, const char *what, char *err,
+		  size_t errlen);
 
 /*
  * engine_user.c: run a probe (or ev's probes) for the event in es->kev and

@@ -539,25 +539,20 @@ static void bitmap_fill(struct eu_bpf *b, const struct eu_event *ev,
 			bm[nr / 8] |= (unsigned char)(1u << (nr % 8));
 }
 
-/* Attach a program to ev's tracepoint, once: it runs for every CPU. */
-static int attach(struct engine_session *es, struct eu_event *ev, int prog,
-		  int cpu, char *err, size_t errlen)
+int eu_bpf_attach(struct engine_session *es, struct perf_event_attr *attr,
+		  int cpu, int prog, const char *what, char *err,
+		  size_t errlen)
 {
-	struct perf_event_attr attr = {
-		.size = sizeof(attr),
-		.type = PERF_TYPE_TRACEPOINT,
-		.config = (uint64_t)ev->id,
-		.sample_period = 1,
-		.sample_type = PERF_SAMPLE_RAW,
-		.disabled = 1,
-	};
 	int fd, r;
 
-	fd = perf_event_open_fd(&attr, -1, cpu, -1);
+	attr->size = sizeof(*attr);
+	attr->sample_period = 1;
+	attr->sample_type = PERF_SAMPLE_RAW;
+	attr->disabled = 1;
+	fd = perf_event_open_fd(attr, -1, cpu, -1);
 	if (fd < 0) {
-		snprintf(err, errlen,
-			 "event '%s:%s': perf_event_open failed: %s",
-			 ev->tep->system, ev->name, strerror(-fd));
+		snprintf(err, errlen, "%s: perf_event_open failed: %s", what,
+			 strerror(-fd));
 		return fd;
 	}
 	/* Its fd goes with the others: closing it is the slow part. */
@@ -568,11 +563,26 @@ static int attach(struct engine_session *es, struct eu_event *ev, int prog,
 	}
 	if (ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog) < 0) {
 		r = -errno;
-		snprintf(err, errlen, "event '%s:%s': cannot attach BPF: %s",
-			 ev->tep->system, ev->name, strerror(-r));
+		snprintf(err, errlen, "%s: cannot attach BPF: %s", what,
+			 strerror(-r));
 		return r;
 	}
 	return 0;
+}
+
+/* Attach a program to ev's tracepoint, once: it runs for every CPU. */
+static int attach(struct engine_session *es, struct eu_event *ev, int prog,
+		  int cpu, char *err, size_t errlen)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.config = (uint64_t)ev->id,
+	};
+	char what[256];
+
+	snprintf(what, sizeof(what), "event '%s:%s'", ev->tep->system,
+		 ev->name);
+	return eu_bpf_attach(es, &attr, cpu, prog, what, err, errlen);
 }
 
 static size_t ring_bytes(const struct engine_session *es, int ncpus)

@@ -790,19 +790,14 @@ int eu_uprobe_bpf_open(struct engine_session *es, int cpu, char *err,
 {
 	struct eu_uprobes *u = es->uprobes;
 	unsigned int i;
-	int prog, fd, r;
+	char what[512];
+	int prog, r;
 
 	for (i = 0; u && i < u->n; i++) {
 		struct eu_uprobe *up = u->ups[i];
 		struct eu_bpf_uprobe bu = {.id = BPF_ID_FLAG | i,
 					   .regs = up->regs};
-		struct perf_event_attr attr = {
-		    .size = sizeof(attr),
-		    .type = (uint32_t)u->pmu_type,
-		    .sample_period = 1,
-		    .sample_type = PERF_SAMPLE_RAW,
-		    .disabled = 1,
-		};
+		struct perf_event_attr attr = {.type = (uint32_t)u->pmu_type};
 
 		if (!bpf_eligible(up))
 			continue;
@@ -812,27 +807,11 @@ int eu_uprobe_bpf_open(struct engine_session *es, int cpu, char *err,
 		if (prog < 0)
 			return prog;
 		uprobe_attr(u, up, &attr);
-		fd = perf_event_open_fd(&attr, -1, cpu, -1);
-		if (fd < 0) {
-			snprintf(err, errlen,
-				 "uprobe %s:%s: perf_event_open "
-				 "failed: %s",
-				 up->path, up->name, strerror(-fd));
-			return fd;
-		}
-		r = eu_perf_keep_fd(es, fd);
-		if (r < 0) {
-			close(fd);
+		snprintf(what, sizeof(what), "uprobe %s:%s", up->path,
+			 up->name);
+		r = eu_bpf_attach(es, &attr, cpu, prog, what, err, errlen);
+		if (r < 0)
 			return r;
-		}
-		if (ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog) < 0) {
-			r = -errno;
-			snprintf(err, errlen,
-				 "uprobe %s:%s: cannot attach BPF: "
-				 "%s",
-				 up->path, up->name, strerror(-r));
-			return r;
-		}
 		up->bpf = true;
 	}
 	return 0;

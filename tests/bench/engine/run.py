@@ -76,25 +76,27 @@ def stop(p):
     return err, ru.ru_utime + ru.ru_stime
 
 
-def traced_ktap(args, bpf=True):
+def traced_ktap(args, bpf=True, script=KTAP_COST, work=run_workload):
+    """work(args) timed under script; returns its seconds, the tracer's
+    CPU seconds, events handled and lost (uprobe/run.py uses it too)."""
     env = dict(os.environ, KTAPD_BPF='1' if bpf else '0')
-    p = subprocess.Popen(pinned(1, [args.drive, '--stats', '-e', KTAP_COST]),
+    p = subprocess.Popen(pinned(1, [args.drive, '--stats', '-e', script]),
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          text=True, env=env)
     wait_for(p.stderr, r'armed in', 30)
-    secs = run_workload(args)
+    secs = work(args)
     err, cpu = stop(p)
     stats = dict(kv.split('=') for kv in
                  re.search(r'stats: (.*)', err).group(1).split())
     return secs, cpu, int(stats['events']), int(stats['lost'])
 
 
-def traced_bpftrace(args):
-    p = subprocess.Popen(pinned(1, ['bpftrace', '-e', BPF_COST]),
+def traced_bpftrace(args, script=BPF_COST, work=run_workload):
+    p = subprocess.Popen(pinned(1, ['bpftrace', '-e', script]),
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          text=True)
     wait_for(p.stdout, r'^ready', 120)
-    secs = run_workload(args)
+    secs = work(args)
     p.stdout.close()
     _, cpu = stop(p)
     return secs, cpu

@@ -24,7 +24,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'engine'))
-from run import pinned, stop, wait_for  # noqa: E402
+from run import pinned, traced_bpftrace, traced_ktap  # noqa: E402
 
 
 def run_prog(args):
@@ -33,31 +33,13 @@ def run_prog(args):
     return int(re.search(r'ns (\d+)', out).group(1)) / 1e9
 
 
-def traced_ktap(args, bpf=True):
-    script = 'var n = 0\ntrace probe:%s:add3 { n += 1 }' % args.prog
-    env = dict(os.environ, KTAPD_BPF='1' if bpf else '0')
-    p = subprocess.Popen(pinned(1, [args.drive, '--stats', '-e', script]),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                         text=True, env=env)
-    wait_for(p.stderr, r'armed in', 30)
-    secs = run_prog(args)
-    err, cpu = stop(p)
-    stats = dict(kv.split('=') for kv in
-                 re.search(r'stats: (.*)', err).group(1).split())
-    return secs, cpu, int(stats['events']), int(stats['lost'])
+def ktap_script(args):
+    return 'var n = 0\ntrace probe:%s:add3 { n += 1 }' % args.prog
 
 
-def traced_bpftrace(args):
-    script = ('BEGIN { printf("ready\\n"); } uprobe:%s:add3 { @n = count(); }'
-              % args.prog)
-    p = subprocess.Popen(pinned(1, ['bpftrace', '-e', script]),
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         text=True)
-    wait_for(p.stdout, r'^ready', 120)
-    secs = run_prog(args)
-    p.stdout.close()
-    stop(p)
-    return secs
+def bpftrace_script(args):
+    return ('BEGIN { printf("ready\\n"); } uprobe:%s:add3 { @n = count(); }'
+            % args.prog)
 
 
 def main():
@@ -82,15 +64,19 @@ def main():
     base, ktap, kcpu, kev, klost, bpf, kperf = [], [], [], [], [], [], []
     for _ in range(args.runs):
         base.append(run_prog(args))
-        s, c, e, lost = traced_ktap(args)
+        s, c, e, lost = traced_ktap(args, script=ktap_script(args),
+                                    work=run_prog)
         ktap.append(s)
         kcpu.append(c)
         kev.append(e)
         klost.append(lost)
         if args.perf_path:
-            kperf.append(traced_ktap(args, bpf=False)[0])
+            kperf.append(traced_ktap(args, bpf=False,
+                                     script=ktap_script(args),
+                                     work=run_prog)[0])
         if args.bpftrace:
-            bpf.append(traced_bpftrace(args))
+            bpf.append(traced_bpftrace(args, script=bpftrace_script(args),
+                                       work=run_prog)[0])
     med = statistics.median
     n = args.calls
     b, k = med(base), med(ktap)
