@@ -30,6 +30,8 @@ static const char ktap_usage[] =
 	"  -d             : dry run: compile and verify, do not run\n"
 	"  -b             : list byte codes\n"
 	"  -le [glob]     : list tracepoint events (system:event)\n"
+	"  -lf DSO [glob] : list the functions of DSO (probe:DSO:func)\n"
+	"  -lm DSO [glob] : list the SDT markers of DSO (sdt:DSO:prov:marker)\n"
 	"  file           : program read from script file\n"
 	"  -- cmd [args]  : workload to trace; the session ends with it\n"
 	"\n"
@@ -84,6 +86,26 @@ static int listing(const struct run_request *rq)
 	return r < 0 ? KTAPCTL_EXIT_COMPILE : KTAPCTL_EXIT_OK;
 }
 
+/* -le [glob], -lf DSO [glob], -lm DSO [glob]: the words after it. */
+static int list(const char *what, int argc, char **argv)
+{
+	const char *a = optind < argc ? argv[optind] : NULL;
+	const char *b = optind + 1 < argc ? argv[optind + 1] : NULL;
+
+	if (!strcmp(what, "e"))
+		return ktap_list_events(a);
+	if (strcmp(what, "f") && strcmp(what, "m")) {
+		ctl_error(-EINVAL, "-l%s is not supported (-le, -lf, -lm)",
+			  what);
+		return KTAPCTL_EXIT_USAGE;
+	}
+	if (!a) {
+		ctl_error(-EINVAL, "-l%s needs a binary or library", what);
+		return KTAPCTL_EXIT_USAGE;
+	}
+	return list_dso(a, b, what[0] == 'm');
+}
+
 int ktap_main(int argc, char **argv)
 {
 	struct run_request rq = { .cpu = -1, .out = stdout, .banner = true };
@@ -126,14 +148,7 @@ int ktap_main(int argc, char **argv)
 			list_bytecode = true;
 			break;
 		case 'l':
-			if (strcmp(optarg, "e")) {
-				ctl_error(-EINVAL, "-l%s is not supported "
-						   "(only -le)", optarg);
-				return KTAPCTL_EXIT_USAGE;
-			}
-			/* The glob is optional: the next word, if any. */
-			return ktap_list_events(optind < argc ? argv[optind]
-							      : NULL);
+			return list(optarg, argc, argv);
 		case 'h':
 			fputs(ktap_usage, stdout);
 			return KTAPCTL_EXIT_OK;

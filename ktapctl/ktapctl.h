@@ -6,6 +6,7 @@
 #ifndef KTAPCTL_H
 #define KTAPCTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Exit statuses shared by the command-line tools (see doc/language.md). */
@@ -31,6 +32,15 @@ int cmd_bridge(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_list_funcs(int argc, char **argv);
+int cmd_list_markers(int argc, char **argv);
+
+/*
+ * Print the functions (markers: the SDT markers) of the ELF file path
+ * matching glob (NULL: all) as probe:/sdt: event specs; returns the exit
+ * status (failure when the file is unreadable or nothing matched).
+ */
+int list_dso(const char *path, const char *glob, bool markers);
 
 /* The classic ktap command line (argv[0] is "ktap"). */
 int ktap_main(int argc, char **argv);

@@ -36,6 +36,12 @@ static const struct command {
 	{ "status", cmd_status,
 	  "status [SESSION]\n"
 	  "        the daemon (engine, totals), or a session's counters" },
+	{ "list-funcs", cmd_list_funcs,
+	  "list-funcs DSO [GLOB]\n"
+	  "        a binary's or library's functions, as probe:DSO:FUNC" },
+	{ "list-markers", cmd_list_markers,
+	  "list-markers DSO [GLOB]\n"
+	  "        its SDT markers, as sdt:DSO:PROVIDER:MARKER" },
 	{ "bridge", cmd_bridge,
 	  "bridge [--socket PATH]\n"
 	  "        stdin/stdout to ktapd's socket (--host runs it over ssh)" },

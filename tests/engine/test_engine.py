@@ -205,8 +205,9 @@ def unknown_events():
          "event 'sched:nope2' not found"),
         ('trace probe:do_sys_open {}',
          "event 'probe:do_sys_open': kprobes are not"),
-        ('trace probe:/bin/true:main {}', 'uprobes are not supported'),
-        ('trace sdt:/bin/true:x {}', 'sdt markers are not supported'),
+        # more uprobe and marker cases in tests/uprobe
+        ('trace probe:/bin/true:main {}', '/bin/true has no symbols'),
+        ('trace sdt:/bin/true:x {}', '/bin/true has no SDT markers'),
     ]
     for script, msg in cases:
         r = drive('print("main ran")\n' + script, check=False)
