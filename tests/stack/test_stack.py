@@ -143,6 +143,23 @@ def tracepoint_stacks():
 
 
 @case
+def uprobe_ustack():
+    """A uprobe's samples carry the user stack too. At a function's entry
+    its frame is not made yet: kernels that only follow frame pointers go
+    on from its caller's caller (this one finds hot_outer)."""
+    g, _ = drive('var u = {}\n'
+                 'trace probe:%s:hot_syscall { u[ustack()] += 1 }'
+                 % os.path.abspath(A.hot),
+                 ms=300)
+    key, _ = top(g['u'], 'ustack() at a uprobe')
+    got = frames(key)
+    names = [re.sub(r'\+0x[0-9a-f]+$', '', f) for f in got]
+    expect(got[0] == 'hot_syscall+0x0' and len(names) > 2 and
+           (names[1] == 'main' or names[1:3] == ['hot_outer', 'main']),
+           'ustack() at a uprobe:\n' + key)
+
+
+@case
 def no_stack_in_tick():
     """A tick interrupted nothing: stack() and ustack() are nil."""
     g, out = drive('tick-10ms { print("T", stack() == nil, ustack() == nil);'
