@@ -160,8 +160,10 @@ struct engine_session {
 	struct eu_uprobes *uprobes; /* engine_user_uprobe.c, or NULL */
 	/* stack(), ustack() (engine_user_stack.c) */
 	uint8_t *probe_stack; /* per probe: EU_STACK_* it may call */
-	bool callchains; /* ring samples have PERF_SAMPLE_CALLCHAIN */
-	struct sym_procs *sym; /* ustack() names; made on first use */
+	/* EU_STACK_* some probe needs; ring samples then have
+	 * PERF_SAMPLE_CALLCHAIN */
+	uint8_t callchains;
+	struct sym_procs *sym; /* ustack() names, when some probe needs them */
 
 	/* perf (engine_user_perf.c) */
 	int *fds;
@@ -320,7 +322,11 @@ uint32_t eu_stack_sample(struct engine_session *es, const unsigned char *p,
 			 uint32_t size, uint32_t at);
 long eu_stack_host(void *host, const struct kp_event *ev, int user, int depth,
 		   int skip, char *buf, kp_size_t size);
+/* The processes' execs, forks and file mappings, for ustack()'s names. */
 void eu_stack_exec(struct engine_session *es, int32_t pid);
+void eu_stack_fork(struct engine_session *es, int32_t pid, int32_t ppid);
+void eu_stack_mmap(struct engine_session *es, const unsigned char *p,
+		   uint32_t size);
 void eu_stack_free(struct engine_session *es);
 
 /* engine_user_bpf.c: the BPF fast path for fixed-size tracepoints. */

@@ -299,6 +299,8 @@ static int open_sideband(struct engine_session *es, pid_t tid,
 	attr.comm = 1;
 	attr.comm_exec = 1;
 	attr.task = 1;
+	/* ustack() names frames through the mappings (executable only). */
+	attr.mmap2 = attr.mmap = !!(es->callchains & EU_STACK_USER);
 	return open_into_ring(es, &attr, tid, ri, "", err, errlen);
 }
 
@@ -645,11 +647,16 @@ static void on_record(struct engine_session *es, unsigned int ri,
 			break;
 		memcpy(ids, p + 8, 16);
 		memcpy(v, p + 24, 8);
-		if (h->type == PERF_RECORD_FORK)
+		if (h->type == PERF_RECORD_FORK) {
 			eu_tasks_fork(&es->tasks, (int32_t)ids[0],
 				      (int32_t)ids[2], (int32_t)ids[3]);
-		else
+			eu_stack_fork(es, (int32_t)ids[0], (int32_t)ids[1]);
+		} else {
 			eu_tasks_exit(&es->tasks, (int32_t)ids[2], v[0]);
+		}
+		break;
+	case PERF_RECORD_MMAP2:
+		eu_stack_mmap(es, p, h->size);
 		break;
 	case PERF_RECORD_LOST:
 		/* u64 id, lost, sample_id */

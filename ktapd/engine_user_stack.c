@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "chunk_view.h"
 #include "engine_user.h"
@@ -82,8 +83,8 @@ static void scan_view(struct engine_session *es,
 	}
 	for (p = 0; p < v->nprobes; p++) {
 		es->probe_stack[p] |= (uint8_t)everywhere;
-		if (v->probes[p].kind != KP_PROBE_END && es->probe_stack[p])
-			es->callchains = true;
+		if (v->probes[p].kind != KP_PROBE_END)
+			es->callchains |= es->probe_stack[p];
 	}
 }
 
@@ -105,6 +106,11 @@ int eu_stack_scan(struct engine_session *es, const void *chunk, size_t len)
 	}
 	for (i = 0; i < a.n; i++)
 		free(a.p[i]);
+	if (r == 0 && (es->callchains & EU_STACK_USER)) {
+		es->sym = sym_procs_new();
+		if (!es->sym)
+			r = -ENOMEM;
+	}
 	return r;
 }
 
@@ -188,13 +194,8 @@ long eu_stack_host(void *host, const struct kp_event *ev, int user, int depth,
 	uint32_t i;
 	int frames = 0;
 
-	if (!cur->chain)
+	if (!cur->chain || (user && !es->sym))
 		return -1;
-	if (user && !es->sym) {
-		es->sym = sym_procs_new();
-		if (!es->sym)
-			return -1;
-	}
 	for (i = 0; i < cur->nchain && frames < depth; i++) {
 		memcpy(&addr, cur->chain + 8 * (size_t)i, 8);
 		if (addr >= (uint64_t)PERF_CONTEXT_MAX) {
@@ -222,10 +223,49 @@ long eu_stack_host(void *host, const struct kp_event *ev, int user, int depth,
 	return (long)len;
 }
 
+/*
+ * A session that names user frames follows the processes' mappings from
+ * the start (sym_procs are made then): PERF_RECORD_COMM (exec), FORK,
+ * MMAP2 of executable file mappings.
+ */
 void eu_stack_exec(struct engine_session *es, int32_t pid)
 {
 	if (es->sym)
 		sym_exec(es->sym, pid);
+}
+
+void eu_stack_fork(struct engine_session *es, int32_t pid, int32_t ppid)
+{
+	if (es->sym && pid != ppid)
+		sym_fork(es->sym, pid, ppid);
+}
+
+/*
+ * u32 pid, tid; u64 addr, len, pgoff; u32 maj, min; u64 ino,
+ * ino_generation; u32 prot, flags; char filename[] (NUL-padded);
+ * sample_id.
+ */
+#define MMAP2_FILENAME 72
+
+void eu_stack_mmap(struct engine_session *es, const unsigned char *p,
+		   uint32_t size)
+{
+	uint32_t ids[2], dev[2];
+	struct sym_mapping m;
+	uint64_t v[3], ino;
+
+	if (!es->sym || size <= MMAP2_FILENAME ||
+	    !memchr(p + MMAP2_FILENAME, '\0', size - MMAP2_FILENAME))
+		return;
+	memcpy(ids, p + 8, 8);
+	memcpy(v, p + 16, 24);
+	memcpy(dev, p + 40, 8);
+	memcpy(&ino, p + 48, 8);
+	m = (struct sym_mapping){ .start = v[0], .len = v[1], .pgoff = v[2],
+				  .dev = makedev(dev[0], dev[1]),
+				  .ino = (ino_t)ino,
+				  .path = (const char *)p + MMAP2_FILENAME };
+	sym_mmap(es->sym, (int32_t)ids[0], &m);
 }
 
 void eu_stack_free(struct engine_session *es)

@@ -150,11 +150,16 @@ size_t sym_kernel(uint64_t addr, bool ret, char *buf, size_t size)
 
 /* Processes */
 
-/* An ELF file some process maps, read once; elf is NULL if unreadable. */
+/*
+ * An ELF file some process maps, read when a frame first falls in it;
+ * elf is NULL until then, or if it is unreadable.
+ */
 struct sym_file {
 	struct sym_file *next;
 	dev_t dev;
 	ino_t ino;
+	char *path;
+	bool read;
 	struct elfsym *elf;
 };
 
@@ -203,6 +208,7 @@ static void procs_clear(struct sym_procs *p)
 		for (f = p->files[i]; f; f = fn) {
 			fn = f->next;
 			elfsym_close(f->elf);
+			free(f->path);
 			free(f);
 		}
 	}
@@ -252,8 +258,8 @@ static struct elfsym *file_open(int32_t pid, const char *path, dev_t dev,
 	return NULL;
 }
 
-static struct sym_file *file_get(struct sym_procs *p, int32_t pid,
-				 const char *path, dev_t dev, ino_t ino)
+static struct sym_file *file_get(struct sym_procs *p, const char *path,
+				 dev_t dev, ino_t ino)
 {
 	size_t b = (size_t)(ino ^ dev) % SYM_BUCKETS;
 	struct sym_file *f;
@@ -264,13 +270,26 @@ static struct sym_file *file_get(struct sym_procs *p, int32_t pid,
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
+	f->path = strdup(path);
+	if (!f->path) {
+		free(f);
+		return NULL;
+	}
 	f->dev = dev;
 	f->ino = ino;
-	f->elf = file_open(pid, path, dev, ino);
 	f->next = p->files[b];
 	p->files[b] = f;
 	p->nfiles++;
 	return f;
+}
+
+static struct elfsym *file_elf(struct sym_file *f, int32_t pid)
+{
+	if (!f->read) {
+		f->read = true;
+		f->elf = file_open(pid, f->path, f->dev, f->ino);
+	}
+	return f->elf;
 }
 
 /* "start-end perms offset major:minor inode path", executable ones. */
@@ -312,8 +331,8 @@ static int maps_read(struct sym_procs *p, struct sym_proc *pr)
 		maps = nm;
 		maps[n] = (struct sym_map){
 			.start = start, .end = end, .pgoff = pgoff,
-			.file = file_get(p, pr->pid, file,
-					 makedev(major, minor), (ino_t)ino),
+			.file = file_get(p, file, makedev(major, minor),
+					 (ino_t)ino),
 		};
 		n++;
 	}
@@ -323,14 +342,24 @@ static int maps_read(struct sym_procs *p, struct sym_proc *pr)
 	return 0;
 }
 
+static struct sym_proc *proc_find(struct sym_procs *p, int32_t pid)
+{
+	struct sym_proc *pr;
+
+	for (pr = p->procs[(uint32_t)pid % SYM_BUCKETS]; pr; pr = pr->next)
+		if (pr->pid == pid)
+			return pr;
+	return NULL;
+}
+
+/* pid's entry, a new one (maps unknown) if it has none. */
 static struct sym_proc *proc_get(struct sym_procs *p, int32_t pid)
 {
 	size_t b = (uint32_t)pid % SYM_BUCKETS;
-	struct sym_proc *pr;
+	struct sym_proc *pr = proc_find(p, pid);
 
-	for (pr = p->procs[b]; pr; pr = pr->next)
-		if (pr->pid == pid)
-			return pr;
+	if (pr)
+		return pr;
 	if (p->nprocs >= SYM_MAX_PROCS || p->nfiles >= SYM_MAX_FILES)
 		procs_clear(p);
 	pr = calloc(1, sizeof(*pr));
@@ -343,18 +372,73 @@ static struct sym_proc *proc_get(struct sym_procs *p, int32_t pid)
 	return pr;
 }
 
+/*
+ * After an exec every file mapping comes as a record (the exec's own
+ * ones after its COMM record): the maps start empty and known.
+ */
 void sym_exec(struct sym_procs *p, int32_t pid)
 {
-	struct sym_proc **pp, *pr;
+	struct sym_proc *pr = proc_get(p, pid);
 
-	for (pp = &p->procs[(uint32_t)pid % SYM_BUCKETS]; (pr = *pp);
-	     pp = &pr->next)
-		if (pr->pid == pid) {
-			*pp = pr->next;
-			proc_free(pr);
-			p->nprocs--;
-			return;
-		}
+	if (!pr)
+		return;
+	free(pr->maps);
+	pr->maps = NULL;
+	pr->nmaps = 0;
+	pr->loaded_ns = now_ns();
+}
+
+void sym_mmap(struct sym_procs *p, int32_t pid, const struct sym_mapping *m)
+{
+	struct sym_proc *pr;
+	struct sym_map *nm;
+	uint64_t end = m->start + m->len;
+	size_t i, j;
+
+	if (m->path[0] != '/' || !m->len)
+		return;
+	pr = proc_get(p, pid);
+	if (!pr)
+		return;
+	/* What it maps over is gone; keep the rest sorted. */
+	for (i = j = 0; i < pr->nmaps; i++)
+		if (pr->maps[i].end <= m->start || pr->maps[i].start >= end)
+			pr->maps[j++] = pr->maps[i];
+	pr->nmaps = j;
+	nm = realloc(pr->maps, (pr->nmaps + 1) * sizeof(*nm));
+	if (!nm)
+		return;
+	pr->maps = nm;
+	for (i = pr->nmaps; i > 0 && nm[i - 1].start > m->start; i--)
+		nm[i] = nm[i - 1];
+	nm[i] = (struct sym_map){ .start = m->start, .end = end,
+				  .pgoff = m->pgoff,
+				  .file = file_get(p, m->path, m->dev, m->ino) };
+	pr->nmaps++;
+}
+
+void sym_fork(struct sym_procs *p, int32_t pid, int32_t ppid)
+{
+	struct sym_proc *parent = proc_find(p, ppid), *pr;
+	struct sym_map *maps;
+
+	if (!parent || !parent->nmaps)
+		return;
+	maps = malloc(parent->nmaps * sizeof(*maps));
+	if (!maps)
+		return;
+	/* proc_get() may start afresh, parent with the rest. */
+	pr = proc_get(p, pid);
+	parent = proc_find(p, ppid);
+	if (!pr || !parent) {
+		free(maps);
+		return;
+	}
+	memcpy(maps, parent->maps, parent->nmaps * sizeof(*maps));
+	free(pr->maps);
+	pr->maps = maps;
+	pr->nmaps = parent->nmaps;
+	pr->loaded_ns = parent->loaded_ns;
 }
 
 static const struct sym_map *map_find(const struct sym_proc *pr,
@@ -408,15 +492,16 @@ size_t sym_user(struct sym_procs *p, int32_t pid, uint64_t addr, bool ret,
 	uint64_t key = ret ? addr - 1 : addr, vaddr, off;
 	const struct elfsym_sym *s;
 	const struct sym_map *m;
+	struct elfsym *elf;
 
 	if (pid <= 0)
 		return write_hex(buf, size, addr);
 	m = proc_map(p, pid, key);
-	if (!m || !m->file || !m->file->elf ||
-	    elfsym_offset_to_addr(m->file->elf, key - m->start + m->pgoff,
-				  &vaddr) < 0)
+	elf = m && m->file ? file_elf(m->file, pid) : NULL;
+	if (!elf || elfsym_offset_to_addr(elf, key - m->start + m->pgoff,
+					  &vaddr) < 0)
 		return write_hex(buf, size, addr);
-	s = elfsym_lookup(m->file->elf, vaddr, &off);
+	s = elfsym_lookup(elf, vaddr, &off);
 	if (!s)
 		return write_hex(buf, size, addr);
 	return write_name(buf, size, s->name, off + (addr - key));

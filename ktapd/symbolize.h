@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* What a session knows about the processes whose addresses it names. */
 struct sym_procs;
@@ -31,7 +32,21 @@ size_t sym_kernel(uint64_t addr, bool ret, char *buf, size_t size);
 size_t sym_user(struct sym_procs *p, int32_t pid, uint64_t addr, bool ret,
 		char *buf, size_t size);
 
-/* pid executed a new program: the mappings known for it are stale. */
+/*
+ * What the kernel says about the processes, in event order (perf's
+ * task and mmap records), so that a process that exits before its maps
+ * are read still has names: pid executed a new program (its mappings are
+ * to come), mapped a file, was forked from ppid (it maps what ppid does).
+ */
+struct sym_mapping {
+	uint64_t start, len, pgoff;
+	dev_t dev;
+	ino_t ino;
+	const char *path; /* only paths ("/...") are kept */
+};
+
 void sym_exec(struct sym_procs *p, int32_t pid);
+void sym_mmap(struct sym_procs *p, int32_t pid, const struct sym_mapping *m);
+void sym_fork(struct sym_procs *p, int32_t pid, int32_t ppid);
 
 #endif /* KTAPD_SYMBOLIZE_H */

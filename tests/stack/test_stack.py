@@ -143,6 +143,18 @@ def tracepoint_stacks():
 
 
 @case
+def short_lived():
+    """A process that is gone before its samples are handled still has
+    names: its exec's mappings came as records, in event order."""
+    g, _ = drive('var u = {}\n'
+                 'trace syscalls:sys_enter_getppid {'
+                 ' if (execname == "hot") { u[ustack()] += 1 } }', ms=2)
+    key, _ = top(g['u'], 'ustack() of a short-lived process')
+    expect_frames(key, ['getppid', 'hot_outer', 'main'],
+                  'ustack() of a short-lived process')
+
+
+@case
 def uprobe_ustack():
     """A uprobe's samples carry the user stack too. At a function's entry
     its frame is not made yet: kernels that only follow frame pointers go
