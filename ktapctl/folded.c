@@ -36,7 +36,7 @@ static char *fold_key(const char *key)
 {
 	size_t klen = strlen(key), len = 0, n, i;
 	const char *end = key + klen, *start;
-	char *out = malloc(klen + sizeof("[unknown]"));
+	char *out = malloc(klen + sizeof("[unknown]")), c;
 
 	if (!out)
 		return NULL;
@@ -49,11 +49,11 @@ static char *fold_key(const char *key)
 		if (n) {
 			if (len)
 				out[len++] = ';';
-			for (i = 0; i < n; i++)
-				out[len++] = start[i] == ' ' ||
-						     start[i] == ';' ?
-						     '_' :
-						     start[i];
+			/* flamegraph.pl splits at ';' and the last ' ' */
+			for (i = 0; i < n; i++) {
+				c = start[i];
+				out[len++] = c == ' ' || c == ';' ? '_' : c;
+			}
 		}
 		end = start > key ? start - 1 : key;
 	}
