@@ -1,19 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ktapctl dump SESSION: a session's global variables, as a readable
- * listing (nested tables indented) or, with --json, ktapd's reply.
+ * listing (nested tables indented), with --json ktapd's reply, with
+ * --folded stack tables as folded stacks for flame graphs.
  */
+#include <errno.h>
 #include <stdio.h>
 
 #include "client.h"
+#include "folded.h"
 #include "ktapctl.h"
 
 static const char dump_usage[] =
-	"usage: ktapctl dump [--socket PATH] [--json] SESSION\n"
+	"usage: ktapctl dump [--socket PATH] [--json | --folded[=TABLE]] "
+	"SESSION\n"
 	"Print a session's global variables (running or ended). SESSION is\n"
 	"its id or name.\n\n"
 	"      --socket PATH     ktapd's socket\n"
 	"      --json            ktapd's reply as JSON: {\"globals\": {...}}\n"
+	"      --folded[=TABLE]  the table TABLE (default: every table) of\n"
+	"                        counts keyed by stack() or ustack() as folded\n"
+	"                        stacks, for flamegraph.pl or speedscope\n"
 	"      --host HOST       the ktapd of [ssh://][USER@]HOST[:PORT], over ssh\n"
 	"  -h, --help            show this help\n";
 
@@ -61,38 +68,67 @@ static void print_value(json_object *v, int depth)
 	}
 }
 
+enum { DUMP_OPT_FOLDED = CLIENT_OPT_FIRST_FREE };
+
+static int print_globals(json_object *globals)
+{
+	json_object_object_foreach(globals, key, val)
+	{
+		printf("%s = ", key);
+		print_value(val, 0);
+		putchar('\n');
+	}
+	return KTAPCTL_EXIT_OK;
+}
+
+static int print_folded(json_object *globals, const char *table)
+{
+	int r = folded_print(globals, table, stdout);
+
+	if (r == -ENOENT)
+		ctl_error(r, "there is no global table '%s'", table);
+	else if (r < 0)
+		ctl_error(r, "out of memory");
+	return r < 0 ? KTAPCTL_EXIT_FAILURE : KTAPCTL_EXIT_OK;
+}
+
 int cmd_dump(int argc, char **argv)
 {
-	static const struct option options[] = { CLIENT_LONG_OPTIONS, {} };
+	static const struct option options[] = {
+		CLIENT_LONG_OPTIONS,
+		{ "folded", optional_argument, NULL, DUMP_OPT_FOLDED },
+		{}
+	};
 	struct client_opts o = { 0 };
 	struct vlc_reply reply;
 	json_object *globals;
-	const char *session;
-	int c, r;
+	const char *session, *table = NULL;
+	bool folded = false;
+	int c, r, status = KTAPCTL_EXIT_OK;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		if (c == DUMP_OPT_FOLDED) {
+			folded = true;
+			table = optarg;
+			continue;
+		}
 		r = client_option(c, &o, dump_usage);
 		if (r >= 0)
 			return r;
 	}
-	if (optind != argc - 1)
+	if (optind != argc - 1 || (folded && o.json))
 		return client_usage_error(dump_usage);
 	session = argv[optind];
 	r = client_call_once(&o, "io.ktap.Dump",
 			     client_session_params(session), session, &reply);
 	if (r)
 		return r;
-	if (o.json) {
+	if (o.json)
 		client_print_json(reply.parameters);
-	} else if (json_object_object_get_ex(reply.parameters, "globals",
-					     &globals)) {
-		json_object_object_foreach(globals, key, val)
-		{
-			printf("%s = ", key);
-			print_value(val, 0);
-			putchar('\n');
-		}
-	}
+	else if (json_object_object_get_ex(reply.parameters, "globals",
+					   &globals))
+		status = folded ? print_folded(globals, table) :
+				  print_globals(globals);
 	vlc_reply_release(&reply);
-	return KTAPCTL_EXIT_OK;
+	return status;
 }

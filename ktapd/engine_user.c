@@ -102,6 +102,7 @@ static long host_read_string(void *host, const struct kp_event *ev, int user,
 
 static const struct kp_host_ops eu_host_ops = {
 	.write = host_write,
+	.stack = eu_stack_host,
 	.read_string = host_read_string,
 };
 
@@ -336,6 +337,7 @@ static void on_tick(uv_poll_t *p, int status, int events)
 	es->cur.ev = NULL;
 	es->cur.task = NULL;
 	es->cur.timer_name = tk->name;
+	es->cur.chain = NULL;
 	while (n-- && es->state == EU_RUNNING && eu_run_probe(es, tk->probe))
 		;
 	es->cpu_ns += thread_cpu_ns() - t0;
@@ -540,6 +542,7 @@ static void destroy(struct engine_session *es)
 	free(es->heap_time);
 	eu_events_free(es);
 	eu_uprobes_free(es);
+	eu_stack_free(es);
 	eu_tasks_free(&es->tasks);
 	trace_seq_destroy(&es->seq);
 	free(es->arena);
@@ -626,9 +629,13 @@ static int eu_start(const struct engine_session_config *cfg,
 	r = load_chunk(es, cfg, err, errlen);
 	if (r < 0)
 		goto fail;
+	r = eu_stack_scan(es, cfg->chunk, cfg->chunk_len);
+	if (r < 0)
+		goto fail;
 	r = resolve_probes(es, err, errlen);
 	if (r < 0)
 		goto fail;
+	eu_stack_events(es);
 	r = eu_perf_open(es, err, errlen);
 	if (r < 0)
 		goto fail;

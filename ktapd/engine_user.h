@@ -2,8 +2,8 @@
 /*
  * The user engine's insides, shared by its files: engine_user.c (session
  * life, the VM, timers), engine_user_events.c (event specs, fields, argstr),
- * engine_user_perf.c (perf events, rings, dispatch) and engine_user_tasks.c
- * (pid -> execname/uid). All of it runs on the daemon's loop thread.
+ * engine_user_perf.c (perf events, rings, dispatch), engine_user_tasks.c
+ * (pid -> execname/uid) and engine_user_stack.c (stack(), ustack()). All of it runs on the daemon's loop thread.
  */
 #ifndef KTAPD_ENGINE_USER_H
 #define KTAPD_ENGINE_USER_H
@@ -19,6 +19,9 @@
 #include "vm.h"
 
 #define EU_MAX_ARGS 10
+/* The halves of a callchain a probe may ask for: stack(), ustack(). */
+#define EU_STACK_KERNEL 1
+#define EU_STACK_USER 2
 #define EU_MAX_SYSCALL_ARGS 6
 
 /* Where argN lives in an event's raw record. */
@@ -52,6 +55,7 @@ struct eu_event {
 	bool needs_ksyms; /* print fmt names kernel functions (%pS...) */
 	bool direct;
 	bool bpf; /* written by a BPF program into the BPF ring */
+	uint8_t stack; /* EU_STACK_*: the callchain its samples carry */
 	unsigned int *probes; /* the script's probes for it, in order */
 	unsigned int nprobes;
 	/* raw_syscalls:sys_enter/sys_exit: number -> per-syscall event */
@@ -104,10 +108,12 @@ struct eu_profile {
 	unsigned int probe;
 	const char *name; /* "profile-1ms" */
 	uint64_t period_ns;
+	uint8_t stack; /* EU_STACK_* */
 };
 
 struct eu_uprobe;
 struct eu_uprobes;
+struct sym_procs;
 
 /* What str_field needs about the event being handled. */
 struct eu_current {
@@ -119,6 +125,10 @@ struct eu_current {
 	struct eu_task *task; /* NULL for a tick */
 	const char *timer_name; /* the tick, profile or uprobe's name */
 	int cpu;
+	/* The sample's PERF_SAMPLE_CALLCHAIN entries (u64, maybe unaligned),
+	 * or NULL: stack() and ustack() are nil. */
+	const unsigned char *chain;
+	uint32_t nchain;
 };
 
 enum eu_state {
@@ -148,6 +158,12 @@ struct engine_session {
 	bool ksyms_loaded, printk_loaded; /* for argstr, when first needed */
 	struct trace_seq seq;
 	struct eu_uprobes *uprobes; /* engine_user_uprobe.c, or NULL */
+	/* stack(), ustack() (engine_user_stack.c) */
+	uint8_t *probe_stack; /* per probe: EU_STACK_* it may call */
+	/* EU_STACK_* some probe needs; ring samples then have
+	 * PERF_SAMPLE_CALLCHAIN */
+	uint8_t callchains;
+	struct sym_procs *sym; /* ustack() names, when some probe needs them */
 
 	/* perf (engine_user_perf.c) */
 	int *fds;
@@ -277,9 +293,10 @@ unsigned int eu_uprobe_count(const struct engine_session *es);
 int eu_uprobe_open(struct engine_session *es, pid_t tid, unsigned int ri,
 		   char *err, size_t errlen);
 /* A sample of one of the session's uprobes: run its probes; false if it
- * is none of them. */
+ * is none of them. Its fields from the raw size on are chain_bytes
+ * further (a callchain comes before them: eu_stack_sample). */
 bool eu_uprobe_sample(struct engine_session *es, const unsigned char *p,
-		      uint32_t size, int32_t cpu);
+		      uint32_t size, int32_t cpu, uint32_t chain_bytes);
 /* Uprobes the BPF path takes (not the return probes: the function's
  * address they report is the kernel's alone), attached once es->bpf is
  * made; reset puts them back on perf samples. */
@@ -290,6 +307,34 @@ void eu_uprobe_bpf_reset(struct engine_session *es);
 long eu_uprobe_argstr(const struct eu_current *cur,
 		      const struct kp_event *kev, char *buf, size_t size);
 void eu_uprobes_free(struct engine_session *es);
+
+/*
+ * engine_user_stack.c. Before probes resolve: which ones call stack() or
+ * ustack() (-errno if the chunk does not parse).
+ */
+int eu_stack_scan(struct engine_session *es, const void *chunk, size_t len);
+/* EU_STACK_* the probes may ask for. */
+unsigned int eu_stack_need(const struct engine_session *es,
+			   const unsigned int *probes, unsigned int n);
+/* After they resolve: what each event's and profile's samples carry. */
+void eu_stack_events(struct engine_session *es);
+/* Ask for the halves need names (every ring event: see there). */
+void eu_stack_attr(const struct engine_session *es, struct perf_event_attr *a,
+		   unsigned int need);
+/*
+ * The callchain field at offset at of a ring sample becomes es->cur's
+ * chain; returns its bytes, or UINT32_MAX if the sample is truncated.
+ */
+uint32_t eu_stack_sample(struct engine_session *es, const unsigned char *p,
+			 uint32_t size, uint32_t at);
+long eu_stack_host(void *host, const struct kp_event *ev, int user, int depth,
+		   int skip, char *buf, kp_size_t size);
+/* The processes' execs, forks and file mappings, for ustack()'s names. */
+void eu_stack_exec(struct engine_session *es, int32_t pid);
+void eu_stack_fork(struct engine_session *es, int32_t pid, int32_t ppid);
+void eu_stack_mmap(struct engine_session *es, const unsigned char *p,
+		   uint32_t size);
+void eu_stack_free(struct engine_session *es);
 
 /* engine_user_bpf.c: the BPF fast path for fixed-size tracepoints. */
 bool eu_bpf_wanted(const struct engine_session *es);

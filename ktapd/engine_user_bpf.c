@@ -447,9 +447,11 @@ static uint32_t fixed_size(const struct eu_event *ev)
 	return end >= 8 && end <= EU_BPF_MAX_RAW ? end : 0;
 }
 
+/* Programs write no callchain: events stack() needs take perf samples. */
 static bool eligible(const struct eu_event *ev)
 {
-	return ev->direct && ev->kind == EU_EVENT_PLAIN && fixed_size(ev);
+	return ev->direct && ev->kind == EU_EVENT_PLAIN && !ev->stack &&
+	       fixed_size(ev);
 }
 
 bool eu_bpf_wanted(const struct engine_session *es)

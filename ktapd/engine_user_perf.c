@@ -36,12 +36,15 @@
 
 /*
  * A sample with EU_SAMPLE_TYPE: header, u32 pid, tid, u64 time, u64
- * period, u32 raw size, raw data. Other records end with sample_id: u32
- * pid, tid, u64 time. No PERF_SAMPLE_CPU: every ring is one CPU's, and each
- * field costs the traced task time.
+ * period, [callchain,] u32 raw size, raw data. Other records end with
+ * sample_id: u32 pid, tid, u64 time. No PERF_SAMPLE_CPU: every ring is one
+ * CPU's, and each field costs the traced task time. A session that calls
+ * stack() or ustack() has a callchain in every ring sample
+ * (eu_stack_attr()); the raw size and data come that much later.
  */
 #define SAMPLE_PID 8
 #define SAMPLE_TIME 16
+#define SAMPLE_CHAIN 32
 #define SAMPLE_RAW_SIZE 32
 #define SAMPLE_RAW 36
 #define SAMPLE_ID_SIZE 16
@@ -187,6 +190,7 @@ static void attr_init(struct perf_event_attr *a,
 	a->wakeup_watermark = (uint32_t)(ring_bytes / 4);
 	/* -p: follow the threads and children the target creates. */
 	a->inherit = es->target_pid > 0;
+	eu_stack_attr(es, a, 0);
 }
 
 int eu_perf_keep_fd(struct engine_session *es, int fd)
@@ -295,6 +299,8 @@ static int open_sideband(struct engine_session *es, pid_t tid,
 	attr.comm = 1;
 	attr.comm_exec = 1;
 	attr.task = 1;
+	/* ustack() names frames through the mappings (executable only). */
+	attr.mmap2 = attr.mmap = !!(es->callchains & EU_STACK_USER);
 	return open_into_ring(es, &attr, tid, ri, "", err, errlen);
 }
 
@@ -310,6 +316,7 @@ static int open_tracepoint(struct engine_session *es,
 	attr_init(&attr, es, PERF_TYPE_TRACEPOINT, (uint64_t)ev->id,
 		  ring_bytes(es, ri));
 	attr.sample_period = 1;
+	eu_stack_attr(es, &attr, ev->stack);
 	snprintf(what, sizeof(what), "event '%s:%s': ", ev->tep->system,
 		 ev->name);
 	fd = open_into_ring(es, &attr, tid, ri, what, err, errlen);
@@ -335,6 +342,7 @@ static int open_profile(struct engine_session *es, pid_t tid, unsigned int ri,
 	attr_init(&attr, es, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK,
 		  ring_bytes(es, ri));
 	attr.sample_period = pr->period_ns;
+	eu_stack_attr(es, &attr, pr->stack);
 	snprintf(what, sizeof(what), "%s: ", pr->name);
 	fd = open_into_ring(es, &attr, tid, ri, what, err, errlen);
 	return fd < 0 ? fd : 0;
@@ -563,27 +571,31 @@ static void on_sample(struct engine_session *es, const unsigned char *p,
 {
 	bool bpf = ri == es->nrings;
 	const struct eu_event *ev, *sev;
-	uint32_t pid, tid, rawlen;
+	uint32_t pid, tid, rawlen, chain = 0;
 	const unsigned char *raw;
 	uint16_t type;
 	int32_t cpu;
 	int64_t nr;
 
-	if (size < SAMPLE_RAW) {
+	es->cur.chain = NULL;
+	/* The BPF ring's records never have a chain: see eu_bpf_wanted(). */
+	if (!bpf && es->callchains)
+		chain = eu_stack_sample(es, p, size, SAMPLE_CHAIN);
+	if (chain == UINT32_MAX || size < SAMPLE_RAW + chain) {
 		es->dropped++;
 		return;
 	}
 	cpu = bpf ? eu_bpf_cpu((const void *)p) : es->ring_cpus[ri];
 	memcpy(&pid, p + SAMPLE_PID, 4);
 	memcpy(&tid, p + SAMPLE_PID + 4, 4);
-	memcpy(&rawlen, p + SAMPLE_RAW_SIZE, 4);
-	raw = p + SAMPLE_RAW;
+	memcpy(&rawlen, p + SAMPLE_RAW_SIZE + chain, 4);
+	raw = p + SAMPLE_RAW + chain;
 	if (!bpf && es->ring_profile[ri] >= 0) {
 		fire_profile(es, &es->profiles[es->ring_profile[ri]],
 			     (int32_t)pid, (int32_t)tid, cpu);
 		return;
 	}
-	if (rawlen < 8 || rawlen > size - SAMPLE_RAW) {
+	if (rawlen < 8 || rawlen > size - SAMPLE_RAW - chain) {
 		es->dropped++;
 		return;
 	}
@@ -591,7 +603,7 @@ static void on_sample(struct engine_session *es, const unsigned char *p,
 	ev = type < es->nby_id ? es->by_id[type] : NULL;
 	if (!ev) {
 		/* uprobe records have no tracefs id (type 0) */
-		if (!eu_uprobe_sample(es, p, size, cpu))
+		if (!eu_uprobe_sample(es, p, size, cpu, chain))
 			es->dropped++;
 		return;
 	}
@@ -625,6 +637,8 @@ static void on_record(struct engine_session *es, unsigned int ri,
 		eu_tasks_comm(&es->tasks, (int32_t)ids[0], (int32_t)ids[1],
 			      (const char *)p + 16,
 			      h->size - 16 - SAMPLE_ID_SIZE);
+		if (h->misc & PERF_RECORD_MISC_COMM_EXEC)
+			eu_stack_exec(es, (int32_t)ids[0]);
 		break;
 	case PERF_RECORD_FORK:
 	case PERF_RECORD_EXIT:
@@ -633,11 +647,16 @@ static void on_record(struct engine_session *es, unsigned int ri,
 			break;
 		memcpy(ids, p + 8, 16);
 		memcpy(v, p + 24, 8);
-		if (h->type == PERF_RECORD_FORK)
+		if (h->type == PERF_RECORD_FORK) {
 			eu_tasks_fork(&es->tasks, (int32_t)ids[0],
 				      (int32_t)ids[2], (int32_t)ids[3]);
-		else
+			eu_stack_fork(es, (int32_t)ids[0], (int32_t)ids[1]);
+		} else {
 			eu_tasks_exit(&es->tasks, (int32_t)ids[2], v[0]);
+		}
+		break;
+	case PERF_RECORD_MMAP2:
+		eu_stack_mmap(es, p, h->size);
 		break;
 	case PERF_RECORD_LOST:
 		/* u64 id, lost, sample_id */

@@ -707,6 +707,7 @@ static int open_one(struct engine_session *es, struct eu_uprobe *up, pid_t tid,
 
 	eu_perf_attr_init(&attr, es, (uint32_t)u->pmu_type, 0, ri);
 	attr.sample_type = UP_SAMPLE_TYPE;
+	eu_stack_attr(es, &attr, eu_stack_need(es, up->probes, up->nprobes));
 	attr.sample_period = 1;
 	attr.sample_regs_user = up->regs;
 	if (up->sdt && args_need_stack(up)) {
@@ -952,7 +953,7 @@ static void decode(const struct eu_uprobe *up, const unsigned char *raw,
 }
 
 bool eu_uprobe_sample(struct engine_session *es, const unsigned char *p,
-		      uint32_t size, int32_t cpu)
+		      uint32_t size, int32_t cpu, uint32_t chain_bytes)
 {
 	const struct eu_uprobes *u = es->uprobes;
 	struct kp_event *kev = &es->kev;
@@ -964,7 +965,7 @@ bool eu_uprobe_sample(struct engine_session *es, const unsigned char *p,
 	uint64_t id, abi;
 	unsigned int i;
 
-	if (!u || size < SAMPLE_RAW)
+	if (!u || size < SAMPLE_RAW + chain_bytes)
 		return false;
 	memcpy(&id, p + SAMPLE_ID, 8);
 	if (id & BPF_ID_FLAG) {
@@ -978,8 +979,8 @@ bool eu_uprobe_sample(struct engine_session *es, const unsigned char *p,
 	if (!up)
 		return false;
 	memcpy(ids, p + SAMPLE_PID, 8);
-	memcpy(&rawlen, p + SAMPLE_RAW_SIZE, 4);
-	q = p + SAMPLE_RAW + rawlen;
+	memcpy(&rawlen, p + SAMPLE_RAW_SIZE + chain_bytes, 4);
+	q = p + SAMPLE_RAW + chain_bytes + rawlen;
 	if (q + 8 > end)
 		return false;
 	memcpy(&abi, q, 8);
@@ -1005,10 +1006,10 @@ bool eu_uprobe_sample(struct engine_session *es, const unsigned char *p,
 	kev->tid = (int32_t)ids[1];
 	kev->cpu = cpu;
 	kev->uid = task ? task->uid : -1;
-	decode(up, p + SAMPLE_RAW, rawlen, &s, kev);
+	decode(up, p + SAMPLE_RAW + chain_bytes, rawlen, &s, kev);
 	es->cur.ev = NULL;
 	es->cur.up = up;
-	es->cur.raw = p + SAMPLE_RAW;
+	es->cur.raw = p + SAMPLE_RAW + chain_bytes;
 	es->cur.rawlen = rawlen;
 	es->cur.task = task;
 	es->cur.timer_name = up->name;
