@@ -298,8 +298,9 @@ int eu_uprobe_open(struct engine_session *es, pid_t tid, unsigned int ri,
 bool eu_uprobe_sample(struct engine_session *es, const unsigned char *p,
 		      uint32_t size, int32_t cpu, uint32_t chain_bytes);
 /* Uprobes the BPF path takes (not the return probes: the function's
- * address they report is the kernel's alone), attached once es->bpf is
- * made; reset puts them back on perf samples. */
+ * address they report is the kernel's alone; not those whose handlers
+ * take stacks: its records carry none), attached once es->bpf is made;
+ * reset puts them back on perf samples. */
 unsigned int eu_uprobe_bpf_count(const struct engine_session *es);
 int eu_uprobe_bpf_open(struct engine_session *es, int cpu, char *err,
 		       size_t errlen);

@@ -771,9 +771,11 @@ int eu_uprobe_open(struct engine_session *es, pid_t tid, unsigned int ri,
 #define BPF_ID_CPU_SHIFT 32
 #define BPF_ID_CPU_MASK 0x7fffffffull
 
-static bool bpf_eligible(const struct eu_uprobe *up)
+/* Not the return probes (see eu_uprobe_bpf_count), nor stack takers. */
+static bool bpf_eligible(const struct engine_session *es,
+			 const struct eu_uprobe *up)
 {
-	return !up->ret;
+	return !up->ret && !eu_stack_need(es, up->probes, up->nprobes);
 }
 
 unsigned int eu_uprobe_bpf_count(const struct engine_session *es)
@@ -782,7 +784,7 @@ unsigned int eu_uprobe_bpf_count(const struct engine_session *es)
 	unsigned int i, n = 0;
 
 	for (i = 0; u && i < u->n; i++)
-		n += bpf_eligible(u->ups[i]);
+		n += bpf_eligible(es, u->ups[i]);
 	return n;
 }
 
@@ -800,7 +802,7 @@ int eu_uprobe_bpf_open(struct engine_session *es, int cpu, char *err,
 					   .regs = up->regs};
 		struct perf_event_attr attr = {.type = (uint32_t)u->pmu_type};
 
-		if (!bpf_eligible(up))
+		if (!bpf_eligible(es, up))
 			continue;
 		if (up->sdt && args_need_stack(up))
 			bu.stack = SDT_STACK_DUMP;
