@@ -320,7 +320,8 @@ def bpf_path():
     program, on one path as on the other."""
     script = '''
 var s = {}
-trace syscalls:sys_enter_getppid, syscalls:sys_exit_getppid { s[probename] += 1 }
+trace syscalls:sys_enter_getppid, syscalls:sys_exit_getppid
+    /execname == "workload"/ { s[probename] += 1 }
 trace_end { for (k, v in pairs(s)) { printf("S\\t%s\\t%d\\n", k, v) } }'''
     r = drive(script, '--debug', cmd=workload('getppid', 20000))
     if os.environ.get('KTAPD_BPF') == '0':
