@@ -30,7 +30,8 @@ static const struct command {
 	  "attach [--from CURSOR] SESSION\n"
 	  "        follow a session's output; Ctrl-C detaches" },
 	{ "dump", cmd_dump,
-	  "dump [--json] SESSION\n        a session's global variables" },
+	  "dump [--json | --folded[=TABLE]] SESSION\n"
+	  "        a session's globals; stack tables as folded stacks" },
 	{ "stop", cmd_stop,
 	  "stop SESSION\n        stop a session: trace_end's output, status" },
 	{ "status", cmd_status,
