@@ -19,14 +19,16 @@
  * skips such nested events and counts them; an NMI arriving during a
  * handler is a different level and gets as far as the trylock.
  *
- * Budgets: the VM counts instruction units per invocation (its budget
- * error ends the session). Time is measured around each invocation: one
- * that ran past the session's time budget ends the session too, after the
- * fact, since the VM offers no hook to stop it midway (doc/ktapvm.md).
+ * Budgets: the VM counts instruction units per invocation and reads the
+ * clock every KP_TIME_CHECK_UNITS of them against the session's time
+ * budget; either error ends the session. Time is also measured around each
+ * invocation, for what the VM does not charge (a long built-in call): one
+ * that ran past the budget ends the session as well, after the fact.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cred.h>
+#include <linux/math64.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
@@ -81,7 +83,7 @@ static void vm_stopped(struct ktapvm_session *s, int r)
 	if (r == KP_ERROR) {
 		msg = kp_vm_error(s->vm);
 		/* The VM's own wording (shared/LANGUAGE.md, vm.c). */
-		if (strstr(msg, "instruction budget exceeded"))
+		if (strstr(msg, " budget exceeded ("))
 			s->drop_budget++;
 		session_fail(s, msg);
 	} else if (r == KP_EXITED) {
@@ -142,8 +144,8 @@ void ktapvm_probe_run(struct ktapvm_session *s, unsigned int probe,
 	s->cpu_ns += dt;
 	if (r == KP_OK && dt > s->time_budget_ns) {
 		s->drop_budget++;
-		snprintf(msg, sizeof(msg), "time budget exceeded (%llu ns)",
-			 s->time_budget_ns);
+		snprintf(msg, sizeof(msg), "time budget exceeded (%llu us)",
+			 div_u64(s->time_budget_ns, NSEC_PER_USEC));
 		session_fail(s, msg);
 	} else if (r != KP_OK) {
 		vm_stopped(s, r);

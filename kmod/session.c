@@ -116,6 +116,7 @@ static int session_load(struct ktapvm_session *s, struct ktapvm_load __user *u)
 		.max_call_depth = s->max_call_depth,
 		.ops = &ktapvm_host_ops,
 		.host = s,
+		.time_budget_ns = s->time_budget_ns,
 	};
 	struct kp_verify_error err = { .func = -1, .pc = -1 };
 	const char **argv = NULL;
