@@ -22,6 +22,7 @@
 
 #include "chunk.h"
 #include "engine_user.h"
+#include "engines.h"
 #include "macro.h"
 #include "opcodes.h"
 
@@ -558,6 +559,7 @@ static int load_chunk(struct engine_session *es,
 		.insn_budget = cfg->insn_budget,
 		.ops = &eu_host_ops,
 		.host = es,
+		.time_budget_ns = engine_options.time_budget_ns,
 	};
 	struct kp_verify_error verr = { .func = -1, .pc = -1 };
 	int r;
