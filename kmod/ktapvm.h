@@ -84,6 +84,7 @@ struct ktapvm_session {
 	bool kernel_reads; /* kernel_string(): lockdown allows it */
 	struct kp_vm *vm; /* set by a good LOAD */
 	bool started; /* main ran: trace_end is due at the end */
+	bool quiet; /* output dropped: main of a restored session */
 
 	struct list_head attachments;
 	unsigned int nattach;

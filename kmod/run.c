@@ -231,7 +231,11 @@ void ktapvm_event_init(struct ktapvm_event *ev, const char *name,
 
 static void host_write(void *host, const char *buf, kp_size_t len)
 {
-	session_write(host, buf, len);
+	struct ktapvm_session *s = host;
+
+	/* main again for a restored session: it printed that the first time */
+	if (!s->quiet)
+		session_write(s, buf, len);
 }
 
 /*

@@ -46,6 +46,7 @@
 #define KTAPVM_IOC_STOP _IOW(KTAPVM_IOC_TYPE, 0x14, struct ktapvm_stop)
 #define KTAPVM_IOC_STATS _IOWR(KTAPVM_IOC_TYPE, 0x15, struct ktapvm_stats)
 #define KTAPVM_IOC_DUMP _IOWR(KTAPVM_IOC_TYPE, 0x16, struct ktapvm_dump)
+#define KTAPVM_IOC_SNAPSHOT _IOWR(KTAPVM_IOC_TYPE, 0x17, struct ktapvm_dump)
 
 /* Event kinds of ATTACH; bit (1 << kind) of ktapvm_version.features. */
 #define KTAPVM_EV_TRACEPOINT 1
@@ -60,6 +61,7 @@
 #define KTAPVM_FEAT_KERNEL_READ (1ull << 32) /* kernel_string() (no lockdown) */
 #define KTAPVM_FEAT_STACK (1ull << 33) /* stack(): kernel stacks, symbolized */
 #define KTAPVM_FEAT_USTACK (1ull << 34) /* ustack(): frame-pointer walk */
+#define KTAPVM_FEAT_SNAPSHOT (1ull << 35) /* SNAPSHOT, START with restore */
 
 /* VERSION: what this module offers. All fields but size are out. */
 struct ktapvm_version {
@@ -204,10 +206,16 @@ struct ktapvm_attach {
  * START: run the script's main (top-level statements) in the caller's
  * context, then enable every attached source. If main calls exit() or
  * fails, nothing is enabled and the session ends (see STATS).
+ * With restore (a SNAPSHOT of an earlier session of the same script),
+ * main's output is dropped (it ran before) and the snapshot's globals are
+ * set after it: EINVAL when malformed, ENOMEM when the arena is full; the
+ * session then stays LOADED-but-started and is only good for closing.
  */
 struct ktapvm_start {
 	__u32 size;
 	__u32 flags; /* reserved */
+	__u64 restore; /* pointer, or 0 */
+	__u64 restore_len;
 };
 #define KTAPVM_START_SIZE_VER0 8
 
@@ -272,6 +280,12 @@ struct ktapvm_dump {
 	__u64 len; /* out */
 };
 #define KTAPVM_DUMP_SIZE_VER0 32
+
+/*
+ * SNAPSHOT (struct ktapvm_dump): the globals' data (kp_vm_snapshot() of
+ * kmod/vm, bytes), for a later START with restore: what lets ktapd keep a
+ * session across its own restart. Same buffer rules as DUMP.
+ */
 
 /*
  * The output stream, read() from the session fd: whole records, each a
