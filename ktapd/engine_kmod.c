@@ -693,15 +693,15 @@ static int ek_start(const struct engine_session_config *cfg,
 	es->target_fd = -1;
 	es->target_pid = cfg->target_pid;
 	es->cpu = cfg->cpu;
-	if (cfg->restore) {
-		snprintf(err, errlen, "the kmod engine cannot restore a "
+	r = ek_create(es, cfg, err, errlen);
+	if (r < 0)
+		goto fail;
+	if (cfg->restore && !(es->ver.features & KTAPVM_FEAT_SNAPSHOT)) {
+		snprintf(err, errlen, "this ktapvm.ko cannot restore a "
 			 "session's globals");
 		r = -EOPNOTSUPP;
 		goto fail;
 	}
-	r = ek_create(es, cfg, err, errlen);
-	if (r < 0)
-		goto fail;
 	r = ek_load(es, cfg, &nprobes, err, errlen);
 	if (r < 0)
 		goto fail;
@@ -729,11 +729,21 @@ static int ek_start(const struct engine_session_config *cfg,
 		engine_kmod.free(es);
 		return -EIO;
 	}
-	/* main runs here, in the kernel; exit() or an error ends it. */
+	/*
+	 * main runs here, in the kernel; exit() or an error ends it. A
+	 * restored session's main runs without output, then gets its globals.
+	 */
+	start.restore = (uintptr_t)cfg->restore;
+	start.restore_len = cfg->restore ? cfg->restore_len : 0;
 	if (ioctl(es->fd, KTAPVM_IOC_START, &start) < 0) {
 		r = -errno;
-		snprintf(err, errlen, "%s: START: %s", KTAPVM_DEVICE,
-			 strerror(errno));
+		if (cfg->restore)
+			snprintf(err, errlen, "cannot restore the globals: %s",
+				 r == -ENOMEM ? "out of memory" :
+						"malformed snapshot");
+		else
+			snprintf(err, errlen, "%s: START: %s", KTAPVM_DEVICE,
+				 strerror(errno));
 		engine_kmod.free(es);
 		return r;
 	}
@@ -796,14 +806,16 @@ static void ek_stats(struct engine_session *es, struct engine_stats *s)
 	};
 }
 
-static int ek_dump_json(struct engine_session *es, char **json, size_t *len)
+/* DUMP or SNAPSHOT into a malloc'ed buffer, NUL-terminated. */
+static int ek_dump(struct engine_session *es, unsigned long cmd, char **out,
+		   size_t *len)
 {
 	struct ktapvm_dump d = { .size = sizeof(d) };
 	char *buf = NULL;
 
-	/* The length first (ENOSPC), then the text; it may grow between. */
+	/* The length first (ENOSPC), then the data; it may grow between. */
 	for (;;) {
-		if (ioctl(es->fd, KTAPVM_IOC_DUMP, &d) == 0)
+		if (ioctl(es->fd, cmd, &d) == 0)
 			break;
 		if (errno != ENOSPC) {
 			free(buf);
@@ -817,12 +829,29 @@ static int ek_dump_json(struct engine_session *es, char **json, size_t *len)
 					  .buf = (uintptr_t)buf,
 					  .buf_size = d.len + 1 };
 	}
-	if (!buf) /* the module said it fits in nothing */
-		return -EPROTO;
+	if (!buf) /* nothing at all: fits in no buffer */
+		buf = malloc(1);
+	if (!buf)
+		return -ENOMEM;
 	buf[d.len] = '\0';
-	*json = buf;
-	*len = strlen(buf);
+	*out = buf;
+	*len = d.len;
 	return 0;
+}
+
+static int ek_dump_json(struct engine_session *es, char **json, size_t *len)
+{
+	return ek_dump(es, KTAPVM_IOC_DUMP, json, len);
+}
+
+static int ek_snapshot(struct engine_session *es, void **buf, size_t *len)
+{
+	char *p;
+	int r = ek_dump(es, KTAPVM_IOC_SNAPSHOT, &p, len);
+
+	if (r == 0)
+		*buf = p;
+	return r;
 }
 
 const struct engine_ops engine_kmod = {
@@ -832,5 +861,5 @@ const struct engine_ops engine_kmod = {
 	.free = ek_free,
 	.stats = ek_stats,
 	.dump_json = ek_dump_json,
-	.snapshot = NULL,
+	.snapshot = ek_snapshot,
 };
