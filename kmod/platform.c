@@ -7,7 +7,6 @@
  */
 #include <linux/cpumask.h>
 #include <linux/ktime.h>
-#include <linux/sched/clock.h>
 #include <linux/smp.h>
 #include <linux/utsname.h>
 
@@ -24,8 +23,12 @@ kp_u64 kp_wall_time_ns(void)
 
 kp_u64 kp_clock_ns(void)
 {
-	/* The CPU's own clock: handlers run with interrupts off, on one CPU. */
-	return local_clock();
+	/*
+	 * Not local_clock(): where the TSC is unusable it counts jiffies,
+	 * which stand still on a CPU running a handler with interrupts off
+	 * if it is the one that advances them. This reads the clocksource.
+	 */
+	return ktime_get_mono_fast_ns();
 }
 
 int kp_cpu_id(void)

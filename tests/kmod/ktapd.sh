@@ -49,7 +49,7 @@ krun() {
 }
 
 session_fds() {
-	ls -l /proc/$ktapd_pid/fd 2>/dev/null | grep -c 'anon_inode:ktapvm' || true
+	ls -l /proc/$ktapd_pid/fd 2>/dev/null | grep -c 'anon_inode:.*ktapvm' || true
 }
 
 # Engine choice without the module: forced kmod fails, auto falls back.
