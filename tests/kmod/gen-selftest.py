@@ -5,7 +5,8 @@ directory for ktapvm-client's golden run.
 
 gen-selftest.py --ktapctl KTAPCTL --list selftest.list --cases DIR -o OUT.h
 gen-selftest.py ... --emit-dir OUTDIR [--stamp FILE]
-        (OUTDIR/cases, NAME.kpc, NAME.out, NAME.args: argv, NUL-separated)
+        (OUTDIR/cases, NAME.kpc, NAME.out, NAME.args: argv, NUL-separated;
+        NAME.kp and NAME.argv, the arguments quoted for sh, for ktapctl)
 
 selftest.list names cases of DIR (tests/lang): NAME stands for NAME.kp, whose
 expected session output is NAME.out. Each is compiled with `KTAPCTL compile`
