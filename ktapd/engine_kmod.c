@@ -12,16 +12,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "chunk.h"
 #include "engine_kmod.h"
+#include "engine_util.h"
 #include "engines.h"
 #include "macro.h"
 #include "tpevent.h"
@@ -79,14 +78,7 @@ struct ek_resolve {
 static void ek_target(const struct engine_session *es,
 		      struct ktapvm_attach *a, bool pid)
 {
-	if (es->cpu >= 0) {
-		a->flags |= KTAPVM_ATTACH_CPU;
-		a->cpu = es->cpu;
-	}
-	if (pid && es->target_pid > 0) {
-		a->flags |= KTAPVM_ATTACH_PID;
-		a->pid = es->target_pid;
-	}
+	kmod_attach_target(a, es->cpu, pid ? es->target_pid : 0);
 }
 
 static int ek_attach(struct engine_session *es, struct ktapvm_attach *a,
@@ -326,24 +318,6 @@ static int ek_resolve_probes(struct engine_session *es, uint32_t nprobes,
 
 /* Output */
 
-static void ek_printf(struct engine_session *es, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void ek_printf(struct engine_session *es, const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		es->cb.output(es->owner, buf, (size_t)n < sizeof(buf) ?
-						      (size_t)n :
-						      sizeof(buf) - 1);
-}
-
 /*
  * Hand the records available to the output callback, at most reads
  * read() calls. Returns 1 once the stream ended (read() gave 0), 0 when
@@ -410,12 +384,15 @@ static void ek_ended(struct engine_session *es)
 	memcpy(es->error, st.error, sizeof(es->error));
 	es->error[sizeof(es->error) - 1] = '\0';
 	if (ek_dropped(&st))
-		ek_printf(es, "ktap: %" PRIu64 " events lost\n",
-			  ek_dropped(&st));
+		engine_printf(&es->cb, es->owner,
+			      "ktap: %" PRIu64 " events lost\n",
+			      ek_dropped(&st));
 	if (st.lost_records)
-		ek_printf(es, "ktap: %" PRIu64 " output records lost "
-			  "(%" PRIu64 " bytes)\n", (uint64_t)st.lost_records,
-			  (uint64_t)st.lost_bytes);
+		engine_printf(&es->cb, es->owner,
+			      "ktap: %" PRIu64 " output records lost "
+			      "(%" PRIu64 " bytes)\n",
+			      (uint64_t)st.lost_records,
+			      (uint64_t)st.lost_bytes);
 }
 
 static void ek_poll_stop(struct engine_session *es)
@@ -439,14 +416,16 @@ static int ek_finish(struct engine_session *es)
 		return es->status;
 	ek_poll_stop(es);
 	if (ioctl(es->fd, KTAPVM_IOC_STOP, &stop) < 0)
-		ek_printf(es, "ktap: cannot stop the kernel session: %s\n",
-			  strerror(errno));
+		engine_printf(&es->cb, es->owner,
+			      "ktap: cannot stop the kernel session: %s\n",
+			      strerror(errno));
 	do
 		r = ek_read(es, UINT32_MAX);
 	while (r == 0);
 	if (r < 0)
-		ek_printf(es, "ktap: reading the kernel session: %s\n",
-			  strerror(-r));
+		engine_printf(&es->cb, es->owner,
+			      "ktap: reading the kernel session: %s\n",
+			      strerror(-r));
 	ek_ended(es);
 	return es->status;
 }
@@ -474,8 +453,9 @@ static void on_session_fd(uv_poll_t *p, int status, int events)
 	/* The module ended it (exit(), an error) and all was read. */
 	ek_poll_stop(es);
 	if (r < 0)
-		ek_printf(es, "ktap: reading the kernel session: %s\n",
-			  strerror(-r));
+		engine_printf(&es->cb, es->owner,
+			      "ktap: reading the kernel session: %s\n",
+			      strerror(-r));
 	if (r == 1)
 		ek_ended(es);
 	else
@@ -710,13 +690,10 @@ static int ek_start(const struct engine_session_config *cfg,
 		goto fail;
 	tep_free(TAKE_PTR(es->tep));
 	if (es->target_pid > 0) {
-		es->target_fd = (int)syscall(SYS_pidfd_open, es->target_pid, 0);
-		if (es->target_fd < 0) {
-			r = -errno;
-			snprintf(err, errlen, "process %d: %s", es->target_pid,
-				 strerror(errno));
+		r = engine_target_open(es->target_pid, err, errlen);
+		if (r < 0)
 			goto fail;
-		}
+		es->target_fd = r;
 	}
 	if (fcntl(es->fd, F_SETFL, O_NONBLOCK) < 0) {
 		r = -errno;

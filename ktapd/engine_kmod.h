@@ -20,6 +20,9 @@
  */
 int kmod_device_check(char *buf, size_t size);
 
+/* -C (cpu >= 0) and -p (pid > 0) as ATTACH flags. */
+void kmod_attach_target(struct ktapvm_attach *a, int cpu, int pid);
+
 /* A probe:... item: kprobe (path NULL) or uprobe, maybe %return. */
 struct kmod_probe_spec {
 	bool ret;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kprobe and uprobe specs for ktapvm.ko: parsing probe:... items, and
- * function symbol -> file offset through libelf for uprobes. Linked into
+ * kprobe and uprobe specs for ktapvm.ko: parsing probe:... items,
+ * function symbol -> file offset through libelf for uprobes, -p and -C as
+ * ATTACH flags. Linked into
  * ktapd and into tests/kmod's client, which drives the module directly.
  */
 #include <errno.h>
@@ -12,6 +13,18 @@
 #include <string.h>
 
 #include "engine_kmod.h"
+
+void kmod_attach_target(struct ktapvm_attach *a, int cpu, int pid)
+{
+	if (cpu >= 0) {
+		a->flags |= KTAPVM_ATTACH_CPU;
+		a->cpu = cpu;
+	}
+	if (pid > 0) {
+		a->flags |= KTAPVM_ATTACH_PID;
+		a->pid = pid;
+	}
+}
 
 int kmod_probe_parse(char *text, struct kmod_probe_spec *p, char *err,
 		     size_t errlen)

@@ -109,7 +109,8 @@ const struct engine_ops *engine_choose(const char **reason)
 
 	*reason = reason_buf;
 	if (engine_options.choice == ENGINE_USER) {
-		snprintf(reason_buf, sizeof(reason_buf), "chosen (--engine user)");
+		snprintf(reason_buf, sizeof(reason_buf),
+			 "chosen (--engine user)");
 		return &engine_user;
 	}
 	if (kmod_usable(why, sizeof(why)) == 0) {

@@ -32,7 +32,8 @@ static int for_each_event(char *item,
 	int r;
 
 	if (!colon || !colon[1] || colon == item) {
-		snprintf(err, errlen, "event '%s': expected SYSTEM:EVENT", item);
+		snprintf(err, errlen, "event '%s': expected SYSTEM:EVENT",
+			 item);
 		return -EINVAL;
 	}
 	if (!tracefs_root()) {

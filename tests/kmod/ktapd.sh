@@ -35,17 +35,17 @@ stop_ktapd() {
 	wait $ktapd_pid || fail "ktapd exited with status $?"
 }
 
+# ktapctl run in /scripts, where runtime errors name the scripts as the
+# expected outputs do.
+ktapctl_run() {
+	(cd /scripts && exec ktapctl run "$@")
+}
+
 # krun NAME KTAPCTL-RUN-ARGS...: as lib.sh's run, through ktapd.
 krun() {
 	name=$1
 	shift
-	set +e
-	(cd /scripts && ktapctl run "$@") >/tmp/$name.out 2>/tmp/$name.err
-	status=$?
-	set -e
-	echo "== $name: status $status"
-	cat /tmp/$name.out
-	cat /tmp/$name.err
+	run_as $name ktapctl_run "$@"
 }
 
 session_fds() {

@@ -310,14 +310,7 @@ static int tracepoint_layout(const char *sys, const char *name, __u64 *id,
 static void set_target(struct ktapvm_attach *a, const struct session_opts *o,
 		       bool pid)
 {
-	if (o->cpu >= 0) {
-		a->flags |= KTAPVM_ATTACH_CPU;
-		a->cpu = o->cpu;
-	}
-	if (pid && o->pid > 0) {
-		a->flags |= KTAPVM_ATTACH_PID;
-		a->pid = o->pid;
-	}
+	kmod_attach_target(a, o->cpu, pid ? o->pid : 0);
 }
 
 static int attach(int fd, struct ktapvm_attach *a, const char *what,
