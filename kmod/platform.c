@@ -24,9 +24,10 @@ kp_u64 kp_wall_time_ns(void)
 kp_u64 kp_clock_ns(void)
 {
 	/*
-	 * Not local_clock(): where the TSC is unusable it counts jiffies,
-	 * which stand still on a CPU running a handler with interrupts off
-	 * if it is the one that advances them. This reads the clocksource.
+	 * Not local_clock(): where the TSC is unstable (qemu's TCG) it is
+	 * clamped to one tick past the CPU's last tick, which does not come
+	 * while a handler runs with interrupts off. This reads the
+	 * clocksource, NMI-safe.
 	 */
 	return ktime_get_mono_fast_ns();
 }

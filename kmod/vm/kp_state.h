@@ -99,7 +99,8 @@ struct kp_vm {
 	struct kp_value bires[KP_MAX_BI_RESULTS];
 	kp_u32 budget; /* left in this invocation */
 	kp_u64 time_budget_ns; /* per probe invocation; 0: none */
-	kp_u64 deadline; /* kp_clock_ns() the probe invocation must end by */
+	int timed; /* a probe invocation: the time budget applies */
+	kp_u64 deadline; /* kp_clock_ns() it must end by; 0: not read yet */
 	int state;
 	int exit_status;
 	char errmsg[200]; /* message of the pending error, no position */

@@ -440,13 +440,29 @@ static int unwind(struct kp_vm *vm, int ret)
 		SAVEPC();                                                      \
 		goto error;                                                    \
 	} while (0)
+/*
+ * Past the time budget? The clock is first read at the first check, not
+ * when the invocation starts: a short handler (most are) never reads it,
+ * and the time of its first KP_TIME_CHECK_UNITS units goes uncounted.
+ */
+static int time_out(struct kp_vm *vm)
+{
+	kp_u64 now = kp_clock_ns();
+
+	if (!vm->deadline) {
+		vm->deadline = now + vm->time_budget_ns;
+		return 0;
+	}
+	return now > vm->deadline;
+}
+
 /* A unit of the budget; the clock is read once per KP_TIME_CHECK_UNITS. */
 #define CHARGE()                                                               \
 	do {                                                                   \
 		if (kp_unlikely((budget & (KP_TIME_CHECK_UNITS - 1)) == 0)) {  \
 			if (budget == 0)                                       \
 				goto budget_out;                               \
-			if (vm->deadline && kp_clock_ns() > vm->deadline)      \
+			if (vm->timed && time_out(vm))                         \
 				goto time_out;                                 \
 		}                                                              \
 		budget--;                                                      \
@@ -922,12 +938,12 @@ int kp_vm_run_probe(struct kp_vm *vm, unsigned int probe,
 	set_event(vm, ev);
 	/* Filter and handler share the budgets of the event. */
 	vm->budget = vm->insn_budget;
-	if (vm->time_budget_ns)
-		vm->deadline = kp_clock_ns() + vm->time_budget_ns;
+	vm->timed = vm->time_budget_ns != 0;
+	vm->deadline = 0;
 	ret = p->filter ? run_closure(vm, p->filter) : KP_OK;
 	if (ret == KP_OK && (!p->filter || !kp_isfalse(&vm->stack[0])))
 		ret = run_closure(vm, p->handler);
-	vm->deadline = 0;
+	vm->timed = 0;
 	set_event(vm, NULL);
 	kp_vm_flush(vm);
 	return ret;

@@ -74,8 +74,9 @@ struct kp_vm_config {
 	void *host;
 	/*
 	 * Per probe invocation (filter and handler), checked every
-	 * KP_TIME_CHECK_UNITS budget units with kp_clock_ns(); 0: none. main
-	 * and trace_end have the instruction budget only.
+	 * KP_TIME_CHECK_UNITS budget units with kp_clock_ns(), counted from
+	 * the first check; 0: none. main and trace_end have the instruction
+	 * budget only.
 	 */
 	kp_u64 time_budget_ns;
 };
