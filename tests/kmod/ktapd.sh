@@ -181,6 +181,9 @@ grep -q '^end' /tmp/busy.out || fail "busy: trace_end did not run"
 # session starts again when ktapd does.
 ktapctl submit --keep --name kept /scripts/hold.kp
 sleep 2
+# A checkpoint (every second) has saved at least this much.
+n_before=$(ktapctl dump --json kept | sed -n 's/.*"n": *\([0-9]*\).*/\1/p')
+sleep 1.5
 kill -KILL $ktapd_pid
 wait $ktapd_pid || true
 [ "$(cat /sys/module/ktapvm/refcnt)" = 0 ] || fail "module still in use after kill -9"
@@ -189,6 +192,9 @@ start_ktapd --engine kmod
 ktapctl list >/tmp/list.out
 cat /tmp/list.out
 grep -q kept /tmp/list.out || fail "the kept session was not restored"
+n_after=$(ktapctl dump --json kept | sed -n 's/.*"n": *\([0-9]*\).*/\1/p')
+echo "kept: n $n_before before kill -9, $n_after after the restart"
+[ "$n_after" -ge "$n_before" ] || fail "kept: the globals were not restored"
 ktapctl stop kept
 stop_ktapd
 

@@ -6,9 +6,10 @@
 N=${BENCH_CALLS:-200000}
 ROUNDS=${BENCH_ROUNDS:-5}
 W=/bin/workload
-SCRIPT='var s = {}
-trace syscalls:sys_enter_getppid { s[probename] += 1 }
-trace_end { print("count", s["sys_enter_getppid"]) }'
+SCRIPT="var s = {}
+var n = 0
+trace syscalls:sys_enter_getppid { n += 1; $BENCH_HANDLER }
+trace_end { print(\"count\", n) }"
 
 insmod /modules/ktapvm.ko
 for e in user kmod; do
