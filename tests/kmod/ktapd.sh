@@ -4,8 +4,9 @@
 # cases of the self-test, every event kind (the ktapvm-client scripts, run
 # from their sources), exit and trace_end, the time budget, DUMP, status,
 # rmmod refused while a session lives, ktapd killed with SIGKILL and
-# restarted (the module left clean, a kept session restored), and no
-# memory left behind.
+# restarted (the module left clean, a kept session restored), no memory
+# left behind, and the fallback to the user engine when lockdown refuses
+# the module.
 . /tests/lib.sh
 
 export KTAP_SOCKET=/run/ktapd.sock
@@ -200,5 +201,15 @@ stop_ktapd
 
 mem_check "after ktapd"
 rmmod ktapvm
+
+# Under lockdown the kernel refuses the unsigned module: ktapd says why
+# and runs scripts itself (last: lockdown cannot be lifted).
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null || true
+echo integrity >/sys/kernel/security/lockdown
+start_ktapd --kmod-path /modules/ktapvm.ko
+cat /tmp/status.out
+grep -q 'engine: *user (kmod engine unavailable: loading /modules/ktapvm.ko failed: the kernel refuses modules (lockdown' /tmp/status.out ||
+	fail "lockdown: no fallback to the user engine with its reason"
+stop_ktapd
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ] || fail "golden cases failed"
 echo "kmod-ktapd: ok"
