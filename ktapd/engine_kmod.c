@@ -49,7 +49,6 @@ struct engine_session {
 
 	char *buf; /* read() buffer: whole records */
 	size_t bufsize;
-	uint64_t next_seq;
 
 	uv_poll_t poll; /* the session fd */
 	uv_poll_t target_poll;
@@ -342,7 +341,6 @@ static int ek_read(struct engine_session *es, unsigned int reads)
 			       ~(size_t)(KTAPVM_RECORD_ALIGN - 1);
 			if (step > (size_t)n - off)
 				return -EPROTO;
-			es->next_seq = rec->seq + 1;
 			if (rec->len)
 				es->cb.output(es->owner,
 					      (const char *)(rec + 1),
@@ -415,17 +413,22 @@ static int ek_finish(struct engine_session *es)
 	if (es->state == EK_ENDED)
 		return es->status;
 	ek_poll_stop(es);
-	if (ioctl(es->fd, KTAPVM_IOC_STOP, &stop) < 0)
+	if (ioctl(es->fd, KTAPVM_IOC_STOP, &stop) < 0) {
 		engine_printf(&es->cb, es->owner,
 			      "ktap: cannot stop the kernel session: %s\n",
 			      strerror(errno));
-	do
-		r = ek_read(es, UINT32_MAX);
-	while (r == 0);
-	if (r < 0)
-		engine_printf(&es->cb, es->owner,
-			      "ktap: reading the kernel session: %s\n",
-			      strerror(-r));
+		/* Not ended: its stream does not end. Take what is there. */
+		ek_read(es, UINT32_MAX);
+	} else {
+		/* Ended: read() gives everything, then 0, never EAGAIN. */
+		do
+			r = ek_read(es, UINT32_MAX);
+		while (r == 0);
+		if (r < 0)
+			engine_printf(&es->cb, es->owner,
+				      "ktap: reading the kernel session: %s\n",
+				      strerror(-r));
+	}
 	ek_ended(es);
 	return es->status;
 }

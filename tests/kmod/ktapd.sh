@@ -162,6 +162,23 @@ krun missing -e 'trace sched:nope { }'
 expect_status 1
 expect_err "event 'sched:nope' not found"
 
+krun nokprobe -e 'trace probe:ktap_no_such_function { }'
+expect_status 1
+expect_err "event 'probe:ktap_no_such_function' not found (no such kernel function)"
+
+krun nosdt -e 'trace sdt:/bin/ktapvm-target:x { }'
+expect_status 1
+expect_err 'sdt markers are not supported by the kmod engine'
+
+# -C: events of that CPU only.
+krun cpu -C 1 -e 'var c = {}
+var n = 0
+trace sched:sched_switch { c[cpu] = true; n += 1; if (n == 50) { exit(0) } }
+trace_end { for (k, v in pairs(c)) { print("cpu", k) } }'
+expect_status 0
+expect_out '^cpu	1$'
+expect_no_out '^cpu	0$'
+
 ktapctl submit --keep --name dump /scripts/dump.kp
 sleep 1
 ktapctl dump --json dump >/tmp/dump.out
