@@ -31,6 +31,7 @@
 #include <linux/math64.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
 #include <linux/sched/task_stack.h>
@@ -91,14 +92,42 @@ static void vm_stopped(struct ktapvm_session *s, int r)
 	}
 }
 
+/*
+ * Whether current descends from process tgid. The parents are read under
+ * RCU, as getppid() does: a task reached through real_parent, and its
+ * signal struct, stay valid for the grace period. Bounded: a chain
+ * longer than that is not followed to its end.
+ */
+static bool descends_from(const struct pid *tgid)
+{
+	struct task_struct *t = current, *p;
+	unsigned int depth;
+	bool r = false;
+
+	rcu_read_lock();
+	for (depth = 0; depth < 64; depth++, t = p) {
+		p = rcu_dereference(t->real_parent);
+		if (p == t || !p->pid)
+			break;
+		if (task_tgid(p) == tgid) {
+			r = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return r;
+}
+
 bool ktapvm_probe_begin(struct ktapvm_session *s, int cpu,
-			const struct pid *tgid, struct ktapvm_probe_ctx *pc)
+			const struct pid *tgid, bool children,
+			struct ktapvm_probe_ctx *pc)
 {
 	struct ktapvm_nesting *nest;
 
 	if (atomic_read(&s->state) != KTAPVM_STATE_RUNNING)
 		return false;
-	if (tgid && task_tgid(current) != tgid)
+	if (tgid && task_tgid(current) != tgid &&
+	    !(children && descends_from(tgid)))
 		return false;
 	local_irq_save(pc->flags);
 	if (cpu >= 0 && smp_processor_id() != cpu)

@@ -74,10 +74,14 @@ struct ek_resolve {
 	unsigned int nids;
 };
 
+/* -C, and -p with the processes the target forks, as the user engine. */
 static void ek_target(const struct engine_session *es,
 		      struct ktapvm_attach *a, bool pid)
 {
 	kmod_attach_target(a, es->cpu, pid ? es->target_pid : 0);
+	if (a->flags & KTAPVM_ATTACH_PID &&
+	    es->ver.features & KTAPVM_FEAT_CHILDREN)
+		a->flags |= KTAPVM_ATTACH_CHILDREN;
 }
 
 static int ek_attach(struct engine_session *es, struct ktapvm_attach *a,

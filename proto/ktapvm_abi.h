@@ -62,6 +62,7 @@
 #define KTAPVM_FEAT_STACK (1ull << 33) /* stack(): kernel stacks, symbolized */
 #define KTAPVM_FEAT_USTACK (1ull << 34) /* ustack(): frame-pointer walk */
 #define KTAPVM_FEAT_SNAPSHOT (1ull << 35) /* SNAPSHOT, START with restore */
+#define KTAPVM_FEAT_CHILDREN (1ull << 36) /* KTAPVM_ATTACH_CHILDREN */
 
 /* VERSION: what this module offers. All fields but size are out. */
 struct ktapvm_version {
@@ -137,6 +138,8 @@ struct ktapvm_probe {
 /* ATTACH flags. */
 #define KTAPVM_ATTACH_PID (1u << 0) /* only events of process pid */
 #define KTAPVM_ATTACH_CPU (1u << 1) /* only events on CPU cpu */
+/* With PID: also its descendants (KTAPVM_FEAT_CHILDREN) */
+#define KTAPVM_ATTACH_CHILDREN (1u << 2)
 
 /* How a tracepoint field becomes argN (struct ktapvm_field.kind). */
 #define KTAPVM_FIELD_UNSIGNED 1 /* size 1, 2, 4 or 8 */
@@ -181,7 +184,9 @@ struct ktapvm_field {
  *   PROFILE     period_ns: a cpu-clock sample on every CPU (or cpu)
  * name: the text of `probename` for these events (NUL-terminated, or 0
  * for nil). pid (KTAPVM_ATTACH_PID): a process id in the caller's pid
- * namespace; events of its threads only. cpu (KTAPVM_ATTACH_CPU).
+ * namespace; events of its threads only, or with KTAPVM_ATTACH_CHILDREN
+ * also of its descendants (processes it forks, theirs...: what a traced
+ * command runs). cpu (KTAPVM_ATTACH_CPU).
  */
 struct ktapvm_attach {
 	__u32 size;

@@ -339,6 +339,7 @@ static void attach_checks(int fd)
 	BAD_ATTACH(EINVAL, kind, 0);
 	BAD_ATTACH(EINVAL, kind, 99);
 	BAD_ATTACH(EINVAL, flags, 0x80);
+	BAD_ATTACH(EINVAL, flags, KTAPVM_ATTACH_CHILDREN); /* without PID */
 	BAD_ATTACH(EINVAL, pid, 1); /* without KTAPVM_ATTACH_PID */
 	BAD_ATTACH(EINVAL, cpu, 1); /* without KTAPVM_ATTACH_CPU */
 	BAD_ATTACH(EINVAL, symbol, (uintptr_t)"schedule"); /* unused field */

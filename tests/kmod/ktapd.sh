@@ -130,10 +130,11 @@ expect_status 0
 expect_out '^switches 200 good true bad 0$'
 expect_out 'schedule'
 
-# -- COMMAND: the session traces the command (-p) and ends with it.
-krun syscalls syscalls.kp -- $T open 5 /tmp/ktap-marker
+# -- COMMAND: the session traces the command (-p), the processes it
+# starts too, and ends with it.
+krun syscalls syscalls.kp -- sh -c "$T open 5 /tmp/ktap-marker; $T open 3 /tmp/ktap-missing"
 expect_status 0
-expect_out '^marker 5 enoent 0 bad 0$'
+expect_out '^marker 5 enoent 3 bad 0$'
 
 krun kprobe kprobe.kp -- $T open 3 /tmp/ktap-missing
 expect_status 0
