@@ -80,7 +80,7 @@ static void help(void)
 	       "  --linger SECONDS     keep ended sessions listed this long (3600)\n"
 	       "  --state-dir DIR      keep kept sessions across restarts in DIR\n"
 	       "  --checkpoint SECONDS save them this often, besides at exit (60)\n"
-	       "  --engine auto|kmod|user  where scripts run (auto: kmod if usable)\n"
+	       "  --engine NAME        auto, kmod or user (auto: kmod if usable)\n"
 	       "  --kmod-path FILE     ktapvm.ko to load (default: modprobe ktapvm)\n"
 	       "  --time-budget USEC   time limit of a handler run (kmod: 50000)\n"
 	       "  -v, --verbose        log debug messages\n"
