@@ -15,8 +15,9 @@
 #include "ktapvm_abi.h"
 
 /*
- * Whether /dev/ktapvm answers with this ABI: 0, or a negative errno with
- * why in buf ("/dev/ktapvm: Permission denied", "module ABI 2, ktapd 1").
+ * Whether /dev/ktapvm answers with this ABI: 0 (buf untouched), or a
+ * negative errno with why in buf ("/dev/ktapvm: Permission denied",
+ * "module ABI 2, ktapd ABI 1").
  */
 int kmod_device_check(char *buf, size_t size);
 

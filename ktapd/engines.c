@@ -84,48 +84,54 @@ static int load_modprobe(char *why, size_t size)
 	return 0;
 }
 
-static int kmod_usable(char *why, size_t size)
+/*
+ * 0 with what made it usable in how ("ktapvm.ko loaded by modprobe"...),
+ * or a negative errno with why not.
+ */
+static int kmod_usable(char *how, size_t size)
 {
 	int r;
 
+	snprintf(how, size, "%s is there", KTAPVM_DEVICE);
 	if (access(KTAPVM_DEVICE, F_OK) < 0) {
 		if (access("/proc/modules", F_OK) < 0) {
-			snprintf(why, size, "%s missing, and this kernel has "
+			snprintf(how, size, "%s missing, and this kernel has "
 				 "no module support", KTAPVM_DEVICE);
 			return -ENOSYS;
 		}
 		r = engine_options.module_path ?
-			    load_path(engine_options.module_path, why, size) :
-			    load_modprobe(why, size);
+			    load_path(engine_options.module_path, how, size) :
+			    load_modprobe(how, size);
 		if (r < 0)
 			return r;
+		snprintf(how, size, "ktapd loaded %s",
+			 engine_options.module_path ?: "ktapvm (modprobe)");
 	}
-	return kmod_device_check(why, size);
+	return kmod_device_check(how, size);
 }
 
 const struct engine_ops *engine_choose(const char **reason)
 {
-	char why[200];
+	const char *forced = engine_options.choice == ENGINE_AUTO ? "" :
+			     engine_options.choice == ENGINE_KMOD ?
+							   "--engine kmod: " :
+							   "--engine user";
+	char how[200];
 
 	*reason = reason_buf;
 	if (engine_options.choice == ENGINE_USER) {
-		snprintf(reason_buf, sizeof(reason_buf),
-			 "chosen (--engine user)");
+		snprintf(reason_buf, sizeof(reason_buf), "%s", forced);
 		return &engine_user;
 	}
-	if (kmod_usable(why, sizeof(why)) == 0) {
-		snprintf(reason_buf, sizeof(reason_buf), "%s (%s)",
-			 KTAPVM_DEVICE " is usable",
-			 engine_options.choice == ENGINE_KMOD ?
-				 "--engine kmod" : "preferred");
+	if (kmod_usable(how, sizeof(how)) == 0) {
+		snprintf(reason_buf, sizeof(reason_buf), "%s%s", forced, how);
 		return &engine_kmod;
 	}
 	if (engine_options.choice == ENGINE_KMOD) {
-		snprintf(reason_buf, sizeof(reason_buf),
-			 "--engine kmod, but %s", why);
+		snprintf(reason_buf, sizeof(reason_buf), "%s%s", forced, how);
 		return NULL;
 	}
 	snprintf(reason_buf, sizeof(reason_buf), "kmod engine unavailable: %s",
-		 why);
+		 how);
 	return &engine_user;
 }

@@ -60,7 +60,7 @@ status=$?
 set -e
 cat /tmp/forced.log
 [ $status != 0 ] || fail "--engine kmod started without the module"
-grep -q 'No engine: --engine kmod, but' /tmp/forced.log ||
+grep -q 'No engine: --engine kmod: modprobe ktapvm failed' /tmp/forced.log ||
 	fail "--engine kmod: no reason given"
 start_ktapd --engine auto
 grep -q 'engine: *user (kmod engine unavailable: ' /tmp/status.out ||
@@ -70,7 +70,7 @@ stop_ktapd
 # ktapd loads the module itself (finit_module of --kmod-path).
 start_ktapd --kmod-path /modules/ktapvm.ko
 cat /tmp/status.out
-grep -q 'engine: *kmod (/dev/ktapvm is usable (preferred))' /tmp/status.out ||
+grep -q 'engine: *kmod (ktapd loaded /modules/ktapvm.ko)' /tmp/status.out ||
 	fail "status does not say kmod"
 stop_ktapd
 rmmod ktapvm
