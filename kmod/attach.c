@@ -45,6 +45,7 @@ struct ktapvm_source {
 	u32 kind, probe;
 	int cpu; /* the only CPU whose events count, or -1 */
 	struct pid *tgid; /* the only process whose events count, or NULL */
+	bool children; /* ... and its descendants */
 	char *name; /* probename, or NULL */
 	u64 period_ns; /* TICK, PROFILE */
 	union {
@@ -153,7 +154,8 @@ static void tracepoint_hit(struct perf_event *event,
 	struct ktapvm_event ev;
 
 	/* The counter is per CPU already. */
-	if (!ktapvm_probe_begin(src->s, -1, src->tgid, &pc))
+	if (!ktapvm_probe_begin(src->s, -1, src->tgid, src->children,
+				&pc))
 		return;
 	ktapvm_event_init(&ev, src->name, regs, true);
 	if ((data->sample_flags & PERF_SAMPLE_RAW) && data->raw)
@@ -172,7 +174,8 @@ static void profile_hit(struct perf_event *event,
 	struct ktapvm_probe_ctx pc;
 	struct ktapvm_event ev;
 
-	if (!ktapvm_probe_begin(src->s, -1, src->tgid, &pc))
+	if (!ktapvm_probe_begin(src->s, -1, src->tgid, src->children,
+				&pc))
 		return;
 	ktapvm_event_init(&ev, src->name, regs, true);
 	ktapvm_probe_run(src->s, src->probe, &ev);
@@ -297,7 +300,8 @@ static int kprobe_hit(struct kprobe *kp, struct pt_regs *regs)
 	struct ktapvm_probe_ctx pc;
 	struct ktapvm_event ev;
 
-	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, &pc))
+	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, src->children,
+				&pc))
 		return 0;
 	ktapvm_event_init(&ev, src->name, regs, true);
 	set_call_args(&ev.kev, (unsigned long)kp->addr, regs);
@@ -316,7 +320,8 @@ static int kretprobe_hit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (!rp) /* being unregistered */
 		return 0;
 	src = container_of(rp, struct ktapvm_source, rp.rp);
-	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, &pc))
+	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, src->children,
+				&pc))
 		return 0;
 	ktapvm_event_init(&ev, src->name, regs, true);
 	set_retval(&ev.kev, (unsigned long)rp->kp.addr, regs);
@@ -392,7 +397,8 @@ static KTAPVM_UPROBE_HANDLER(uprobe_hit)
 	struct ktapvm_probe_ctx pc;
 	struct ktapvm_event ev;
 
-	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, &pc))
+	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, src->children,
+				&pc))
 		return 0;
 	ktapvm_event_init(&ev, src->name, regs, true);
 	/* The breakpoint's address: uprobes rewinds ip for handlers. */
@@ -409,7 +415,8 @@ static KTAPVM_URETPROBE_HANDLER(uretprobe_hit)
 	struct ktapvm_probe_ctx pc;
 	struct ktapvm_event ev;
 
-	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, &pc))
+	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, src->children,
+				&pc))
 		return 0;
 	ktapvm_event_init(&ev, src->name, regs, true);
 	set_retval(&ev.kev, func, regs);
@@ -467,7 +474,7 @@ static enum hrtimer_restart tick_fire(struct hrtimer *t)
 
 	if (atomic_read(&s->state) != KTAPVM_STATE_RUNNING)
 		return HRTIMER_NORESTART;
-	if (ktapvm_probe_begin(s, -1, NULL, &pc)) {
+	if (ktapvm_probe_begin(s, -1, NULL, false, &pc)) {
 		/* No task of its own: pid 0, no execname (as ktapd's). */
 		ktapvm_event_init(&ev, src->name, get_irq_regs(), false);
 		ktapvm_probe_run(s, src->probe, &ev);
@@ -522,7 +529,10 @@ static unsigned int kind_uses(u32 kind)
 /* The fields of a that its kind does not use must be zero. */
 static int check_unused(const struct ktapvm_attach *a, unsigned int uses)
 {
-	if (!uses || (a->flags & ~(KTAPVM_ATTACH_PID | KTAPVM_ATTACH_CPU)))
+	if (!uses || (a->flags & ~(KTAPVM_ATTACH_PID | KTAPVM_ATTACH_CPU |
+				   KTAPVM_ATTACH_CHILDREN)) ||
+	    ((a->flags & KTAPVM_ATTACH_CHILDREN) &&
+	     !(a->flags & KTAPVM_ATTACH_PID)))
 		return -EINVAL;
 	if ((!(uses & USES_ID) && a->id) ||
 	    (!(uses & USES_PERIOD) && a->period_ns) ||
@@ -577,6 +587,7 @@ static int attach_target(struct ktapvm_source *src,
 		return 0;
 	if (a->pid <= 0)
 		return -EINVAL;
+	src->children = a->flags & KTAPVM_ATTACH_CHILDREN;
 	src->tgid = find_get_pid(a->pid);
 	task = src->tgid ? get_pid_task(src->tgid, PIDTYPE_TGID) : NULL;
 	if (!task)

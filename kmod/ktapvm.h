@@ -84,6 +84,7 @@ struct ktapvm_session {
 	bool kernel_reads; /* kernel_string(): lockdown allows it */
 	struct kp_vm *vm; /* set by a good LOAD */
 	bool started; /* main ran: trace_end is due at the end */
+	bool quiet; /* output dropped: main of a restored session */
 
 	struct list_head attachments;
 	unsigned int nattach;
@@ -156,7 +157,8 @@ struct ktapvm_probe_ctx {
 };
 
 bool ktapvm_probe_begin(struct ktapvm_session *s, int cpu,
-			const struct pid *tgid, struct ktapvm_probe_ctx *pc);
+			const struct pid *tgid, bool children,
+			struct ktapvm_probe_ctx *pc);
 void ktapvm_probe_run(struct ktapvm_session *s, unsigned int probe,
 		      struct ktapvm_event *ev);
 void ktapvm_probe_end(struct ktapvm_session *s, struct ktapvm_probe_ctx *pc);

@@ -21,6 +21,17 @@ kp_u64 kp_wall_time_ns(void)
 	return ktime_get_real_fast_ns();
 }
 
+kp_u64 kp_clock_ns(void)
+{
+	/*
+	 * Not local_clock(): where the TSC is unstable (qemu's TCG) it is
+	 * clamped to one tick past the CPU's last tick, which does not come
+	 * while a handler runs with interrupts off. This reads the
+	 * clocksource, NMI-safe.
+	 */
+	return ktime_get_mono_fast_ns();
+}
+
 int kp_cpu_id(void)
 {
 	/* Probes run with preemption off; elsewhere any recent CPU will do. */

@@ -19,16 +19,19 @@
  * skips such nested events and counts them; an NMI arriving during a
  * handler is a different level and gets as far as the trylock.
  *
- * Budgets: the VM counts instruction units per invocation (its budget
- * error ends the session). Time is measured around each invocation: one
- * that ran past the session's time budget ends the session too, after the
- * fact, since the VM offers no hook to stop it midway (doc/ktapvm.md).
+ * Budgets: the VM counts instruction units per invocation and reads the
+ * clock every KP_TIME_CHECK_UNITS of them against the session's time
+ * budget; either error ends the session. Time is also measured around each
+ * invocation, for what the VM does not charge (a long built-in call): one
+ * that ran past the budget ends the session as well, after the fact.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cred.h>
+#include <linux/math64.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
 #include <linux/sched/task_stack.h>
@@ -81,7 +84,7 @@ static void vm_stopped(struct ktapvm_session *s, int r)
 	if (r == KP_ERROR) {
 		msg = kp_vm_error(s->vm);
 		/* The VM's own wording (shared/LANGUAGE.md, vm.c). */
-		if (strstr(msg, "instruction budget exceeded"))
+		if (strstr(msg, " budget exceeded ("))
 			s->drop_budget++;
 		session_fail(s, msg);
 	} else if (r == KP_EXITED) {
@@ -89,14 +92,42 @@ static void vm_stopped(struct ktapvm_session *s, int r)
 	}
 }
 
+/*
+ * Whether current descends from process tgid. The parents are read under
+ * RCU, as getppid() does: a task reached through real_parent, and its
+ * signal struct, stay valid for the grace period. Bounded: a chain
+ * longer than that is not followed to its end.
+ */
+static bool descends_from(const struct pid *tgid)
+{
+	struct task_struct *t = current, *p;
+	unsigned int depth;
+	bool r = false;
+
+	rcu_read_lock();
+	for (depth = 0; depth < 64; depth++, t = p) {
+		p = rcu_dereference(t->real_parent);
+		if (p == t || !p->pid)
+			break;
+		if (task_tgid(p) == tgid) {
+			r = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return r;
+}
+
 bool ktapvm_probe_begin(struct ktapvm_session *s, int cpu,
-			const struct pid *tgid, struct ktapvm_probe_ctx *pc)
+			const struct pid *tgid, bool children,
+			struct ktapvm_probe_ctx *pc)
 {
 	struct ktapvm_nesting *nest;
 
 	if (atomic_read(&s->state) != KTAPVM_STATE_RUNNING)
 		return false;
-	if (tgid && task_tgid(current) != tgid)
+	if (tgid && task_tgid(current) != tgid &&
+	    !(children && descends_from(tgid)))
 		return false;
 	local_irq_save(pc->flags);
 	if (cpu >= 0 && smp_processor_id() != cpu)
@@ -142,8 +173,8 @@ void ktapvm_probe_run(struct ktapvm_session *s, unsigned int probe,
 	s->cpu_ns += dt;
 	if (r == KP_OK && dt > s->time_budget_ns) {
 		s->drop_budget++;
-		snprintf(msg, sizeof(msg), "time budget exceeded (%llu ns)",
-			 s->time_budget_ns);
+		snprintf(msg, sizeof(msg), "time budget exceeded (%llu us)",
+			 div_u64(s->time_budget_ns, NSEC_PER_USEC));
 		session_fail(s, msg);
 	} else if (r != KP_OK) {
 		vm_stopped(s, r);
@@ -229,7 +260,11 @@ void ktapvm_event_init(struct ktapvm_event *ev, const char *name,
 
 static void host_write(void *host, const char *buf, kp_size_t len)
 {
-	session_write(host, buf, len);
+	struct ktapvm_session *s = host;
+
+	/* main again for a restored session: it printed that the first time */
+	if (!s->quiet)
+		session_write(s, buf, len);
 }
 
 /*

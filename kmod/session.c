@@ -116,6 +116,7 @@ static int session_load(struct ktapvm_session *s, struct ktapvm_load __user *u)
 		.max_call_depth = s->max_call_depth,
 		.ops = &ktapvm_host_ops,
 		.host = s,
+		.time_budget_ns = s->time_budget_ns,
 	};
 	struct kp_verify_error err = { .func = -1, .pc = -1 };
 	const char **argv = NULL;
@@ -286,13 +287,21 @@ static int session_start(struct ktapvm_session *s,
 			 struct ktapvm_start __user *u)
 {
 	struct ktapvm_start st;
+	void *snap = NULL;
 	int r;
 
 	r = ktapvm_copy_in(&st, sizeof(st), KTAPVM_START_SIZE_VER0, u);
 	if (r < 0)
 		return r;
-	if (st.flags)
+	if (st.flags || !st.restore != !st.restore_len ||
+	    st.restore_len > KTAPVM_MAX_DUMP)
 		return -EINVAL;
+	if (st.restore) {
+		snap = vmemdup_user(u64_to_user_ptr(st.restore),
+				    st.restore_len);
+		if (IS_ERR(snap))
+			return PTR_ERR(snap);
+	}
 	mutex_lock(&s->lock);
 	r = -EINVAL;
 	if (atomic_read(&s->state) != KTAPVM_STATE_LOADED)
@@ -300,14 +309,24 @@ static int session_start(struct ktapvm_session *s,
 	r = 0;
 	s->started = true;
 	/* No source is enabled and none fires before RUNNING: no vm_lock. */
-	if (ktapvm_run_main(s) == KP_OK) {
+	s->quiet = snap != NULL;
+	r = ktapvm_run_main(s);
+	s->quiet = false;
+	if (r == KP_OK && snap) {
+		r = kp_vm_restore(s->vm, snap, st.restore_len);
+		if (r < 0)
+			goto out; /* LOADED: nothing ever runs; close it */
+	}
+	if (r == KP_OK) {
 		atomic_set(&s->state, KTAPVM_STATE_RUNNING);
 		ktapvm_attach_enable(s);
 	} else {
 		session_finish(s, true);
 	}
+	r = 0;
 out:
 	mutex_unlock(&s->lock);
+	kvfree(snap);
 	return r;
 }
 
@@ -419,10 +438,17 @@ static void dump_emit(void *ctx, const char *name, const char *json,
 	dump_put(d, json, len);
 }
 
+static void snapshot_emit(void *ctx, const void *p, kp_size_t len)
+{
+	dump_put(ctx, p, len);
+}
+
 /**
- * session_dump() - KTAPVM_IOC_DUMP: the globals as a JSON object.
+ * session_dump() - KTAPVM_IOC_DUMP: the globals as a JSON object, or
+ * KTAPVM_IOC_SNAPSHOT: their data for a later START with restore.
  * @s: the session, loaded
  * @u: struct ktapvm_dump in user memory
+ * @snapshot: SNAPSHOT rather than DUMP
  *
  * The VM is read under the VM lock with interrupts off, so probes on other
  * CPUs are dropped (as contention) while it lasts: its cost grows with the
@@ -432,7 +458,8 @@ static void dump_emit(void *ctx, const char *name, const char *json,
  * Return: 0; -ENOSPC when the text is longer than the buffer (len says
  * how long); -EINVAL for a bad struct or no chunk loaded; -ENOMEM.
  */
-static int session_dump(struct ktapvm_session *s, struct ktapvm_dump __user *u)
+static int session_dump(struct ktapvm_session *s, struct ktapvm_dump __user *u,
+			bool snapshot)
 {
 	struct dump_ctx d = { .first = true };
 	struct ktapvm_dump dm;
@@ -453,7 +480,11 @@ static int session_dump(struct ktapvm_session *s, struct ktapvm_dump __user *u)
 	}
 	mutex_lock(&s->lock);
 	r = -EINVAL;
-	if (s->vm) {
+	if (s->vm && snapshot) {
+		raw_spin_lock_irqsave(&s->vm_lock, flags);
+		r = kp_vm_snapshot(s->vm, snapshot_emit, &d);
+		raw_spin_unlock_irqrestore(&s->vm_lock, flags);
+	} else if (s->vm) {
 		dump_put(&d, "{", 1);
 		raw_spin_lock_irqsave(&s->vm_lock, flags);
 		r = kp_vm_dump_json(s->vm, dump_emit, &d);
@@ -495,7 +526,9 @@ static long session_ioctl(struct file *file, unsigned int cmd,
 	case KTAPVM_CMD(KTAPVM_IOC_STATS):
 		return session_stats(s, u);
 	case KTAPVM_CMD(KTAPVM_IOC_DUMP):
-		return session_dump(s, u);
+		return session_dump(s, u, false);
+	case KTAPVM_CMD(KTAPVM_IOC_SNAPSHOT):
+		return session_dump(s, u, true);
 	default:
 		return -ENOTTY;
 	}

@@ -10,11 +10,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -22,6 +20,8 @@
 
 #include "chunk.h"
 #include "engine_user.h"
+#include "engine_util.h"
+#include "engines.h"
 #include "macro.h"
 #include "opcodes.h"
 
@@ -52,23 +52,6 @@ static uint64_t thread_cpu_ns(void)
 static void eu_output(struct engine_session *es, const char *buf, size_t len)
 {
 	es->cb.output(es->owner, buf, len);
-}
-
-static void eu_printf(struct engine_session *es, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void eu_printf(struct engine_session *es, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		eu_output(es, buf, (size_t)n < sizeof(buf) ? (size_t)n :
-							    sizeof(buf) - 1);
 }
 
 /* VM host services */
@@ -157,7 +140,8 @@ static void vm_stopped(struct engine_session *es, int r)
 	if (r == KP_ERROR) {
 		es->failed = true;
 		es->status = EU_EXIT_RUNTIME_ERROR;
-		eu_printf(es, "error: %s\n", kp_vm_error(es->vm));
+		engine_printf(&es->cb, es->owner, "error: %s\n",
+			      kp_vm_error(es->vm));
 	} else {
 		es->status = kp_vm_exit_status(es->vm);
 	}
@@ -248,7 +232,8 @@ static void report_losses(struct engine_session *es)
 	uint64_t n = es->lost + es->dropped;
 
 	if (n)
-		eu_printf(es, "ktap: %" PRIu64 " events lost\n", n);
+		engine_printf(&es->cb, es->owner,
+			      "ktap: %" PRIu64 " events lost\n", n);
 }
 
 /*
@@ -273,7 +258,8 @@ static int finish(struct engine_session *es)
 		if (r == KP_ERROR) {
 			es->failed = true;
 			es->status = EU_EXIT_RUNTIME_ERROR;
-			eu_printf(es, "error: %s\n", kp_vm_error(es->vm));
+			engine_printf(&es->cb, es->owner, "error: %s\n",
+				      kp_vm_error(es->vm));
 		} else if (r == KP_EXITED) {
 			es->status = kp_vm_exit_status(es->vm);
 		}
@@ -566,6 +552,7 @@ static int load_chunk(struct engine_session *es,
 		.insn_budget = cfg->insn_budget,
 		.ops = &eu_host_ops,
 		.host = es,
+		.time_budget_ns = engine_options.time_budget_ns,
 	};
 	struct kp_verify_error verr = { .func = -1, .pc = -1 };
 	int r;
@@ -640,13 +627,10 @@ static int eu_start(const struct engine_session_config *cfg,
 	if (r < 0)
 		goto fail;
 	if (es->target_pid > 0) {
-		es->target_fd = (int)syscall(SYS_pidfd_open, es->target_pid, 0);
-		if (es->target_fd < 0) {
-			r = -errno;
-			snprintf(err, errlen, "process %d: %s", es->target_pid,
-				 strerror(errno));
+		r = engine_target_open(es->target_pid, err, errlen);
+		if (r < 0)
 			goto fail;
-		}
+		es->target_fd = r;
 	}
 	r = init_handles(es);
 	if (r < 0) {

@@ -6,7 +6,6 @@
  * the kernel's own trace output shows the event.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "log.h"
 #include "macro.h"
 #include "syscalls.h"
+#include "tpevent.h"
 #include "tracefs.h"
 
 #define SYS_ENTER_PREFIX "sys_enter_"
@@ -35,44 +35,16 @@ static void arg_add(struct eu_event *ev, uint32_t offset, uint32_t size,
 		ev->min_size = offset + size;
 }
 
-static bool is_number_size(unsigned int size)
-{
-	return size == 1 || size == 2 || size == 4 || size == 8;
-}
-
-/*
- * argN is the Nth field after the common_ ones, in format-file order.
- * Numeric arrays count one field per element (raw_syscalls:sys_enter's
- * args[6] so become arg1..arg6, as for the per-syscall events); strings
- * and anything that is not a number read as 0 (argstr shows them).
- */
+/* argN as tp_fields() lays them out; non-numbers read 0 (argstr has them). */
 static void layout_args(struct eu_event *ev)
 {
-	struct tep_format_field *f;
-	unsigned int i;
+	struct tp_field f[EU_MAX_ARGS];
+	int i, n = tp_fields(ev->tep, f, EU_MAX_ARGS);
 
-	for (f = ev->tep->format.fields; f && ev->nargs < EU_MAX_ARGS;
-	     f = f->next) {
-		bool is_signed = f->flags & TEP_FIELD_IS_SIGNED;
-
-		if (f->flags & (TEP_FIELD_IS_STRING | TEP_FIELD_IS_DYNAMIC)) {
-			arg_add(ev, (uint32_t)f->offset, 0, false);
-		} else if (f->flags & TEP_FIELD_IS_ARRAY) {
-			if (!is_number_size(f->elementsize)) {
-				arg_add(ev, (uint32_t)f->offset, 0, false);
-				continue;
-			}
-			for (i = 0; i < f->arraylen && ev->nargs < EU_MAX_ARGS;
-			     i++)
-				arg_add(ev, f->offset + i * f->elementsize,
-					f->elementsize, is_signed);
-		} else {
-			arg_add(ev, (uint32_t)f->offset,
-				is_number_size((unsigned)f->size) ?
-					(uint32_t)f->size : 0,
-				is_signed);
-		}
-	}
+	for (i = 0; i < n; i++)
+		arg_add(ev, f[i].offset,
+			f[i].kind == TP_FIELD_NUMBER ? f[i].size : 0,
+			f[i].is_signed);
 }
 
 /* Names of a syscall event's arguments (the fields after __syscall_nr). */
@@ -125,30 +97,13 @@ static int event_get(struct engine_session *es, const char *sys,
 		     const char *name, struct eu_event **out, char *err,
 		     size_t errlen)
 {
-	struct tep_event *tev = tep_find_event_by_name(es->tep, sys, name);
-	_cleanup_free_ char *fmt = NULL;
+	struct tep_event *tev;
 	struct eu_event *ev;
-	char path[512];
-	size_t len;
 	int r;
 
-	if (!tev) {
-		snprintf(path, sizeof(path), "events/%s/%s/format", sys, name);
-		r = tracefs_read(path, &fmt, &len);
-		if (r < 0) {
-			snprintf(err, errlen,
-				 "event '%s:%s': cannot read %s: %s", sys, name,
-				 path, strerror(-r));
-			return r;
-		}
-		if (tep_parse_event(es->tep, fmt, len, sys) != 0 ||
-		    !(tev = tep_find_event_by_name(es->tep, sys, name))) {
-			snprintf(err, errlen,
-				 "event '%s:%s': cannot parse its format", sys,
-				 name);
-			return -EINVAL;
-		}
-	}
+	r = tp_event_get(es->tep, sys, name, &tev, err, errlen);
+	if (r < 0)
+		return r;
 	ev = event_find(es, tev);
 	if (ev) {
 		*out = ev;
@@ -272,7 +227,8 @@ static int check_kind(const char *item, char *err, size_t errlen)
 		else
 			snprintf(err, errlen,
 				 "event '%s': kprobes are not supported by "
-				 "the user engine yet",
+				 "the user engine: they need the kmod engine "
+				 "(ktapvm.ko)",
 				 item);
 		return -ENOENT;
 	}
@@ -286,69 +242,29 @@ static int check_kind(const char *item, char *err, size_t errlen)
 	return 0;
 }
 
-static char *trim(char *s)
+/*
+ * A uprobe or SDT marker (resolved here: 1), a kind check_kind() refuses
+ * (< 0), or a tracepoint (0).
+ */
+static int resolve_other(void *arg, const char *item)
 {
-	char *e;
+	struct resolve_ctx *c = arg;
+	int r;
 
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
+	if (eu_uprobe_spec(item)) {
+		r = eu_uprobe_resolve(c->es, c->probe, item, c->err, c->errlen);
+		return r < 0 ? r : 1;
+	}
+	return check_kind(item, c->err, c->errlen);
 }
 
 int eu_events_resolve(struct engine_session *es, unsigned int probe,
 		      const char *spec, char *err, size_t errlen)
 {
 	struct resolve_ctx c = { es, probe, err, errlen };
-	_cleanup_free_ char *copy = strdup(spec);
-	char *item, *save = NULL, *colon;
-	int r;
 
-	if (!copy)
-		return -ENOMEM;
-	for (item = strtok_r(copy, ",", &save); item;
-	     item = strtok_r(NULL, ",", &save)) {
-		item = trim(item);
-		if (eu_uprobe_spec(item)) {
-			r = eu_uprobe_resolve(es, probe, item, err, errlen);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		r = check_kind(item, err, errlen);
-		if (r < 0)
-			return r;
-		colon = strchr(item, ':');
-		if (!colon || !colon[1] || colon == item) {
-			snprintf(err, errlen,
-				 "event '%s': expected SYSTEM:EVENT", item);
-			return -EINVAL;
-		}
-		if (!tracefs_root()) {
-			snprintf(err, errlen,
-				 "event '%s': tracefs is not mounted (mount -t "
-				 "tracefs nodev /sys/kernel/tracing)",
-				 item);
-			return -ENOENT;
-		}
-		*colon = '\0';
-		err[0] = '\0';
-		r = tracefs_for_each_event(item, colon + 1, resolve_one, &c);
-		*colon = ':';
-		if (r == 0) {
-			snprintf(err, errlen, "event '%s' not found", item);
-			return -ENOENT;
-		}
-		if (r < 0) {
-			if (!err[0])
-				snprintf(err, errlen, "event '%s': %s", item,
-					 strerror(-r));
-			return r;
-		}
-	}
-	return 0;
+	return tp_spec_for_each(spec, resolve_other, resolve_one, &c, err,
+				errlen);
 }
 
 /* Kernel filter for raw_syscalls when it only feeds a few syscalls. */

@@ -29,6 +29,14 @@ kp_u64 kp_wall_time_ns(void)
 	return (kp_u64)ts.tv_sec * 1000000000ull + (kp_u64)ts.tv_nsec;
 }
 
+kp_u64 kp_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (kp_u64)ts.tv_sec * 1000000000ull + (kp_u64)ts.tv_nsec;
+}
+
 int kp_cpu_id(void)
 {
 	int cpu = sched_getcpu();

@@ -36,6 +36,7 @@ typedef uintptr_t kp_uintptr_t;
 #define kp_unlikely(x) __builtin_expect(!!(x), 0)
 
 kp_u64 kp_wall_time_ns(void);
+kp_u64 kp_clock_ns(void);
 int kp_cpu_id(void);
 int kp_num_cpus(void);
 const char *kp_arch(void);

@@ -80,6 +80,9 @@ static void help(void)
 	       "  --linger SECONDS     keep ended sessions listed this long (3600)\n"
 	       "  --state-dir DIR      keep kept sessions across restarts in DIR\n"
 	       "  --checkpoint SECONDS save them this often, besides at exit (60)\n"
+	       "  --engine NAME        auto, kmod or user (auto: kmod if usable)\n"
+	       "  --kmod-path FILE     ktapvm.ko to load (default: modprobe ktapvm)\n"
+	       "  --time-budget USEC   time limit of a handler run (kmod: 50000)\n"
 	       "  -v, --verbose        log debug messages\n"
 	       "  -h, --help           show this help\n"
 	       "  -V, --version        show the version\n\n"
@@ -125,7 +128,10 @@ static int parse_argv(int argc, char **argv)
 		ARG_MAX_SESSIONS,
 		ARG_LINGER,
 		ARG_CHECKPOINT,
+		ARG_TIME_BUDGET,
 		ARG_STATE_DIR,
+		ARG_ENGINE,
+		ARG_KMOD_PATH,
 	};
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, ARG_SOCKET },
@@ -138,6 +144,9 @@ static int parse_argv(int argc, char **argv)
 		{ "linger", required_argument, NULL, ARG_LINGER },
 		{ "checkpoint", required_argument, NULL, ARG_CHECKPOINT },
 		{ "state-dir", required_argument, NULL, ARG_STATE_DIR },
+		{ "engine", required_argument, NULL, ARG_ENGINE },
+		{ "kmod-path", required_argument, NULL, ARG_KMOD_PATH },
+		{ "time-budget", required_argument, NULL, ARG_TIME_BUDGET },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -148,7 +157,7 @@ static int parse_argv(int argc, char **argv)
 	int c, idx;
 
 	while ((c = getopt_long(argc, argv, "vhV", options, &idx)) >= 0) {
-		if (c >= ARG_ARENA_SIZE && c <= ARG_CHECKPOINT &&
+		if (c >= ARG_ARENA_SIZE && c <= ARG_TIME_BUDGET &&
 		    parse_size(optarg, &v) < 0) {
 			log_error("Invalid number for --%s: %s",
 				  options[idx].name, optarg);
@@ -182,8 +191,27 @@ static int parse_argv(int argc, char **argv)
 		case ARG_CHECKPOINT:
 			arg.checkpoint_sec = v > 86400 ? 86400 : (unsigned)v;
 			break;
+		case ARG_TIME_BUDGET:
+			engine_options.time_budget_ns = v * 1000;
+			break;
 		case ARG_STATE_DIR:
 			arg.state_dir = optarg;
+			break;
+		case ARG_ENGINE:
+			if (strcmp(optarg, "auto") == 0) {
+				engine_options.choice = ENGINE_AUTO;
+			} else if (strcmp(optarg, "kmod") == 0) {
+				engine_options.choice = ENGINE_KMOD;
+			} else if (strcmp(optarg, "user") == 0) {
+				engine_options.choice = ENGINE_USER;
+			} else {
+				log_error("Invalid --engine %s: auto, kmod or "
+					  "user", optarg);
+				return -EINVAL;
+			}
+			break;
+		case ARG_KMOD_PATH:
+			engine_options.module_path = optarg;
 			break;
 		case 'v':
 			arg.log_level = LOG_DEBUG;
@@ -391,6 +419,10 @@ static int run(void)
 	ktapd.loop = uv_default_loop();
 	ktapd.state.started_usec = now_usec();
 	engine = engine_choose(&ktapd.state.engine_reason);
+	if (!engine) {
+		log_error("No engine: %s", ktapd.state.engine_reason);
+		return -ENODEV;
+	}
 	log_info("Engine %s: %s", engine->name, ktapd.state.engine_reason);
 
 	r = sessions_init(ktapd.loop, &arg.limits, engine);

@@ -46,6 +46,7 @@
 #define KTAPVM_IOC_STOP _IOW(KTAPVM_IOC_TYPE, 0x14, struct ktapvm_stop)
 #define KTAPVM_IOC_STATS _IOWR(KTAPVM_IOC_TYPE, 0x15, struct ktapvm_stats)
 #define KTAPVM_IOC_DUMP _IOWR(KTAPVM_IOC_TYPE, 0x16, struct ktapvm_dump)
+#define KTAPVM_IOC_SNAPSHOT _IOWR(KTAPVM_IOC_TYPE, 0x17, struct ktapvm_dump)
 
 /* Event kinds of ATTACH; bit (1 << kind) of ktapvm_version.features. */
 #define KTAPVM_EV_TRACEPOINT 1
@@ -60,6 +61,8 @@
 #define KTAPVM_FEAT_KERNEL_READ (1ull << 32) /* kernel_string() (no lockdown) */
 #define KTAPVM_FEAT_STACK (1ull << 33) /* stack(): kernel stacks, symbolized */
 #define KTAPVM_FEAT_USTACK (1ull << 34) /* ustack(): frame-pointer walk */
+#define KTAPVM_FEAT_SNAPSHOT (1ull << 35) /* SNAPSHOT, START with restore */
+#define KTAPVM_FEAT_CHILDREN (1ull << 36) /* KTAPVM_ATTACH_CHILDREN */
 
 /* VERSION: what this module offers. All fields but size are out. */
 struct ktapvm_version {
@@ -135,6 +138,8 @@ struct ktapvm_probe {
 /* ATTACH flags. */
 #define KTAPVM_ATTACH_PID (1u << 0) /* only events of process pid */
 #define KTAPVM_ATTACH_CPU (1u << 1) /* only events on CPU cpu */
+/* With PID: also its descendants (KTAPVM_FEAT_CHILDREN) */
+#define KTAPVM_ATTACH_CHILDREN (1u << 2)
 
 /* How a tracepoint field becomes argN (struct ktapvm_field.kind). */
 #define KTAPVM_FIELD_UNSIGNED 1 /* size 1, 2, 4 or 8 */
@@ -179,7 +184,9 @@ struct ktapvm_field {
  *   PROFILE     period_ns: a cpu-clock sample on every CPU (or cpu)
  * name: the text of `probename` for these events (NUL-terminated, or 0
  * for nil). pid (KTAPVM_ATTACH_PID): a process id in the caller's pid
- * namespace; events of its threads only. cpu (KTAPVM_ATTACH_CPU).
+ * namespace; events of its threads only, or with KTAPVM_ATTACH_CHILDREN
+ * also of its descendants (processes it forks, theirs...: what a traced
+ * command runs). cpu (KTAPVM_ATTACH_CPU).
  */
 struct ktapvm_attach {
 	__u32 size;
@@ -204,10 +211,16 @@ struct ktapvm_attach {
  * START: run the script's main (top-level statements) in the caller's
  * context, then enable every attached source. If main calls exit() or
  * fails, nothing is enabled and the session ends (see STATS).
+ * With restore (a SNAPSHOT of an earlier session of the same script),
+ * main's output is dropped (it ran before) and the snapshot's globals are
+ * set after it: EINVAL when malformed, ENOMEM when the arena is full; the
+ * session then stays LOADED-but-started and is only good for closing.
  */
 struct ktapvm_start {
 	__u32 size;
 	__u32 flags; /* reserved */
+	__u64 restore; /* pointer, or 0 */
+	__u64 restore_len;
 };
 #define KTAPVM_START_SIZE_VER0 8
 
@@ -272,6 +285,12 @@ struct ktapvm_dump {
 	__u64 len; /* out */
 };
 #define KTAPVM_DUMP_SIZE_VER0 32
+
+/*
+ * SNAPSHOT (struct ktapvm_dump): the globals' data (kp_vm_snapshot() of
+ * kmod/vm, bytes), for a later START with restore: what lets ktapd keep a
+ * session across its own restart. Same buffer rules as DUMP.
+ */
 
 /*
  * The output stream, read() from the session fd: whole records, each a

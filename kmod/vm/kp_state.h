@@ -98,6 +98,9 @@ struct kp_vm {
 	struct kp_value evstr[KP_EVSTR_COUNT];
 	struct kp_value bires[KP_MAX_BI_RESULTS];
 	kp_u32 budget; /* left in this invocation */
+	kp_u64 time_budget_ns; /* per probe invocation; 0: none */
+	int timed; /* a probe invocation: the time budget applies */
+	kp_u64 deadline; /* kp_clock_ns() it must end by; 0: not read yet */
 	int state;
 	int exit_status;
 	char errmsg[200]; /* message of the pending error, no position */

@@ -13,6 +13,8 @@
  *   errors    KP_EINVAL KP_ENOMEM KP_E2BIG (positive errno values)
  *   hints     kp_likely(x) kp_unlikely(x)
  *   time      kp_u64 kp_wall_time_ns(void)       wall clock, ns since epoch
+ *             kp_u64 kp_clock_ns(void)           monotonic ns, cheap, safe in
+ *                                                any context (time budget)
  *   cpus      int kp_cpu_id(void), int kp_num_cpus(void)
  *   system    const char *kp_arch(void)          e.g. "x86_64"
  *             const char *kp_kernel_release(void) e.g. "6.1.0-26-amd64"

@@ -440,10 +440,32 @@ static int unwind(struct kp_vm *vm, int ret)
 		SAVEPC();                                                      \
 		goto error;                                                    \
 	} while (0)
+/*
+ * Past the time budget? The clock is first read at the first check, not
+ * when the invocation starts: a short handler (most are) never reads it,
+ * and the time of its first KP_TIME_CHECK_UNITS units goes uncounted.
+ */
+static int time_out(struct kp_vm *vm)
+{
+	kp_u64 now = kp_clock_ns();
+
+	if (!vm->deadline) {
+		vm->deadline = now + vm->time_budget_ns;
+		return 0;
+	}
+	return now > vm->deadline;
+}
+
+/* A unit of the budget; the clock is read once per KP_TIME_CHECK_UNITS. */
 #define CHARGE()                                                               \
 	do {                                                                   \
-		if (kp_unlikely(budget-- == 0))                                \
-			goto budget_out;                                       \
+		if (kp_unlikely((budget & (KP_TIME_CHECK_UNITS - 1)) == 0)) {  \
+			if (budget == 0)                                       \
+				goto budget_out;                               \
+			if (vm->timed && time_out(vm))                         \
+				goto time_out;                                 \
+		}                                                              \
+		budget--;                                                      \
 	} while (0)
 /* The frame on top changed (call, return, stack moved). */
 #define LOAD_FRAME()                                                           \
@@ -844,6 +866,11 @@ budget_out:
 	SAVEPC();
 	kp_rt_error(vm, "instruction budget exceeded (%u)", vm->insn_budget);
 	goto error;
+time_out:
+	SAVEPC();
+	kp_rt_error(vm, "time budget exceeded (%llu us)",
+		    (unsigned long long)(vm->time_budget_ns / 1000));
+	goto error;
 }
 
 /* Run cl as an invocation of its own: fresh budget, result in stack[0]. */
@@ -909,11 +936,14 @@ int kp_vm_run_probe(struct kp_vm *vm, unsigned int probe,
 	}
 	p = &vm->probes[probe];
 	set_event(vm, ev);
-	/* Filter and handler share the budget of the event. */
+	/* Filter and handler share the budgets of the event. */
 	vm->budget = vm->insn_budget;
+	vm->timed = vm->time_budget_ns != 0;
+	vm->deadline = 0;
 	ret = p->filter ? run_closure(vm, p->filter) : KP_OK;
 	if (ret == KP_OK && (!p->filter || !kp_isfalse(&vm->stack[0])))
 		ret = run_closure(vm, p->handler);
+	vm->timed = 0;
 	set_event(vm, NULL);
 	kp_vm_flush(vm);
 	return ret;
@@ -962,6 +992,7 @@ int kp_vm_create(struct kp_vm **vmp, const struct kp_vm_config *cfg)
 					     KP_DEFAULT_INSN_BUDGET;
 	vm->max_depth = cfg->max_call_depth ? cfg->max_call_depth :
 					      KP_DEFAULT_CALL_DEPTH;
+	vm->time_budget_ns = cfg->time_budget_ns;
 	/* Per-session hash seed; iteration order never depends on it. */
 	vm->nseed = (kp_wall_time_ns() ^ (kp_uintptr_t)vm) *
 		    0x9e3779b97f4a7c15ull;

@@ -72,10 +72,18 @@ struct kp_vm_config {
 	kp_u32 max_call_depth; /* 0 = KP_DEFAULT_CALL_DEPTH */
 	const struct kp_host_ops *ops;
 	void *host;
+	/*
+	 * Per probe invocation (filter and handler), checked every
+	 * KP_TIME_CHECK_UNITS budget units with kp_clock_ns(), counted from
+	 * the first check; 0: none. main and trace_end have the instruction
+	 * budget only.
+	 */
+	kp_u64 time_budget_ns;
 };
 
 #define KP_DEFAULT_INSN_BUDGET 10000000u
 #define KP_DEFAULT_CALL_DEPTH 200u
+#define KP_TIME_CHECK_UNITS 1024u
 
 /* Where a chunk failed to load or verify. func/pc are -1 when not known. */
 struct kp_verify_error {

@@ -69,7 +69,14 @@ expect_out 'stack overflow$'
 
 run slow --time-budget 100000 $K/slow.kpc
 expect_status 3
-expect_out '^error: time budget exceeded (100000 ns)$'
+expect_out '^error: slow.kp:4: time budget exceeded (100 us)$'
+expect_err 'drop_budget=1 '
+
+# A dead loop with an instruction budget worth about a second: stopped
+# by time, inside the loop.
+run deadloop_time --budget 10000000 --time-budget 1000000 $K/deadloop.kpc
+expect_status 3
+expect_out '^error: deadloop.kp:2: time budget exceeded (1000 us)$'
 expect_err 'drop_budget=1 '
 
 run dump --dump $K/dump.kpc

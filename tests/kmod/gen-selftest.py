@@ -5,7 +5,8 @@ directory for ktapvm-client's golden run.
 
 gen-selftest.py --ktapctl KTAPCTL --list selftest.list --cases DIR -o OUT.h
 gen-selftest.py ... --emit-dir OUTDIR [--stamp FILE]
-        (OUTDIR/cases, NAME.kpc, NAME.out, NAME.args: argv, NUL-separated)
+        (OUTDIR/cases, NAME.kpc, NAME.out, NAME.args: argv, NUL-separated;
+        NAME.kp and NAME.argv, the arguments quoted for sh, for ktapctl)
 
 selftest.list names cases of DIR (tests/lang): NAME stands for NAME.kp, whose
 expected session output is NAME.out. Each is compiled with `KTAPCTL compile`
@@ -20,6 +21,7 @@ has a line "NAME STATUS ARENA BUDGET DEPTH" per case.
 import argparse
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -120,6 +122,7 @@ def load_case(ktapctl, cases, name, tmp, deps):
              % (name, name))
     return {
         "name": name,
+        "source": kp,
         "argv": [name + ".kp"] + shlex.split(conf.get("args", "")),
         "chunk": compile_case(ktapctl, cases, name, tmp),
         "output": read_optional(os.path.join(cases, name + ".out")),
@@ -179,6 +182,11 @@ def emit_dir(cases, outdir):
             f.write(c["output"])
         with open(base + ".args", "wb") as f:
             f.write(b"".join(a.encode() + b"\0" for a in c["argv"]))
+        # For ktapctl run in the guest (tests/kmod/ktapd.sh): the script,
+        # and its arguments as words for the shell's eval.
+        shutil.copyfile(c["source"], base + ".kp")
+        with open(base + ".argv", "w") as f:
+            f.write(" ".join(shlex.quote(a) for a in c["argv"][1:]) + "\n")
         lines.append("%s %d %d %d %d\n" % (c["name"], c["status"], c["arena"],
                                            c["budget"], c["depth"]))
     with open(os.path.join(outdir, "cases"), "w") as f:

@@ -339,6 +339,7 @@ static void attach_checks(int fd)
 	BAD_ATTACH(EINVAL, kind, 0);
 	BAD_ATTACH(EINVAL, kind, 99);
 	BAD_ATTACH(EINVAL, flags, 0x80);
+	BAD_ATTACH(EINVAL, flags, KTAPVM_ATTACH_CHILDREN); /* without PID */
 	BAD_ATTACH(EINVAL, pid, 1); /* without KTAPVM_ATTACH_PID */
 	BAD_ATTACH(EINVAL, cpu, 1); /* without KTAPVM_ATTACH_CPU */
 	BAD_ATTACH(EINVAL, symbol, (uintptr_t)"schedule"); /* unused field */
@@ -453,6 +454,55 @@ static void run_checks(int fd)
 	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_STATS, &st));
 }
 
+/* START with a restore of size/len: what it returns. */
+static int start_restore(int fd, __u64 ptr, __u64 len)
+{
+	struct ktapvm_start st = { .size = sizeof(st), .restore = ptr,
+				   .restore_len = len };
+
+	return ioctl(fd, KTAPVM_IOC_START, &st);
+}
+
+/*
+ * SNAPSHOT of fd (ended: its n > 0) and START of new sessions with bad
+ * and good restores; the good one's trace_end sees the restored n.
+ */
+static void snapshot_checks(int dev, int fd, const char *chunk, size_t len)
+{
+	struct ktapvm_dump d = { .size = sizeof(d) };
+	char snap[4096], buf[4096], junk[64];
+	ssize_t n;
+	int s;
+
+	s = new_session(dev);
+	EXPECT(EINVAL, ioctl(s, KTAPVM_IOC_SNAPSHOT, &d));
+	close(s);
+
+	EXPECT(ENOSPC, ioctl(fd, KTAPVM_IOC_SNAPSHOT, &d));
+	CHECK(d.len > 0 && d.len < sizeof(snap));
+	d = (struct ktapvm_dump){ .size = sizeof(d), .buf = (uintptr_t)snap,
+				  .buf_size = sizeof(snap) };
+	EXPECT(0, ioctl(fd, KTAPVM_IOC_SNAPSHOT, &d));
+
+	memset(junk, 0x5a, sizeof(junk));
+	s = loaded_session(dev, chunk, len);
+	EXPECT(EINVAL, start_restore(s, 0, 16));
+	EXPECT(EINVAL, start_restore(s, (uintptr_t)snap, 0));
+	EXPECT(EINVAL, start_restore(s, (uintptr_t)snap, 1ull << 40));
+	EXPECT(EFAULT, start_restore(s, unmapped, 16));
+	EXPECT(EINVAL, start_restore(s, (uintptr_t)junk, sizeof(junk)));
+	close(s);
+
+	s = loaded_session(dev, chunk, len);
+	EXPECT(0, start_restore(s, (uintptr_t)snap, d.len));
+	EXPECT(0, sys(session_cmd(s, KTAPVM_IOC_STOP)));
+	n = read(s, buf, sizeof(buf));
+	CHECK(n > (ssize_t)sizeof(struct ktapvm_record) &&
+	      memcmp(buf + sizeof(struct ktapvm_record), "hostile end\ttrue\n",
+		     17) == 0);
+	close(s);
+}
+
 /*
  * ktapvm-client lockdown CHUNK, once the kernel is locked down for
  * confidentiality: no kprobes, no kernel memory reads.
@@ -506,6 +556,7 @@ int hostile_main(int argc, char **argv)
 	probe_checks(fd);
 	attach_checks(fd);
 	run_checks(fd);
+	snapshot_checks(dev, fd, chunk, len);
 	close(fd);
 	close(dev);
 	free(chunk);

@@ -25,9 +25,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <inttypes.h>
-#include <libelf.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -42,6 +40,7 @@
 
 #include "chunk.h"
 #include "client.h"
+#include "engine_kmod.h"
 
 #define TRACEFS "/sys/kernel/tracing"
 #define DEFAULT_ARENA (4u << 20)
@@ -308,67 +307,10 @@ static int tracepoint_layout(const char *sys, const char *name, __u64 *id,
 	return 0;
 }
 
-/* The file offset of function sym in the ELF file fd (for uprobes). */
-static int elf_offset(int fd, const char *sym, __u64 *off)
-{
-	GElf_Addr addr = 0;
-	GElf_Shdr sh;
-	GElf_Phdr ph;
-	GElf_Sym s;
-	Elf_Scn *scn = NULL;
-	Elf_Data *data;
-	size_t i, n;
-	Elf *e;
-	int r = -ENOENT;
-
-	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ, NULL);
-	if (!e)
-		return -EINVAL;
-	while (!addr && (scn = elf_nextscn(e, scn))) {
-		if (!gelf_getshdr(scn, &sh) || !sh.sh_entsize ||
-		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
-			const char *nm;
-
-			if (!gelf_getsym(data, (int)i, &s) ||
-			    GELF_ST_TYPE(s.st_info) != STT_FUNC || !s.st_value)
-				continue;
-			nm = elf_strptr(e, sh.sh_link, s.st_name);
-			if (nm && strcmp(nm, sym) == 0) {
-				addr = s.st_value;
-				break;
-			}
-		}
-	}
-	if (addr && elf_getphdrnum(e, &n) == 0) {
-		for (i = 0; i < n; i++) {
-			if (!gelf_getphdr(e, (int)i, &ph) ||
-			    ph.p_type != PT_LOAD || addr < ph.p_vaddr ||
-			    addr >= ph.p_vaddr + ph.p_filesz)
-				continue;
-			*off = addr - ph.p_vaddr + ph.p_offset;
-			r = 0;
-			break;
-		}
-	}
-	elf_end(e);
-	return r;
-}
-
 static void set_target(struct ktapvm_attach *a, const struct session_opts *o,
 		       bool pid)
 {
-	if (o->cpu >= 0) {
-		a->flags |= KTAPVM_ATTACH_CPU;
-		a->cpu = o->cpu;
-	}
-	if (pid && o->pid > 0) {
-		a->flags |= KTAPVM_ATTACH_PID;
-		a->pid = o->pid;
-	}
+	kmod_attach_target(a, o->cpu, pid ? o->pid : 0);
 }
 
 static int attach(int fd, struct ktapvm_attach *a, const char *what,
@@ -385,51 +327,36 @@ static int attach_probe(int fd, __u32 probe, char *what,
 			const struct session_opts *o, char *err, size_t errlen)
 {
 	struct ktapvm_attach a = { .size = sizeof(a), .probe = probe };
-	char *ret = strstr(what, "%return"), *colon, *plus;
-	__u64 off = 0;
+	struct kmod_probe_spec p;
+	uint64_t off;
 	int efd, r;
 
 	set_target(&a, o, true);
-	if (ret)
-		*ret = '\0';
-	if (what[0] != '/') {
-		plus = strchr(what, '+');
-		if (plus) {
-			*plus = '\0';
-			off = strtoull(plus + 1, NULL, 0);
-		}
-		a.kind = ret ? KTAPVM_EV_KRETPROBE : KTAPVM_EV_KPROBE;
-		a.symbol = (uintptr_t)what;
-		a.offset = off;
-		a.name = (uintptr_t)what;
-		return attach(fd, &a, what, err, errlen);
+	r = kmod_probe_parse(what, &p, err, errlen);
+	if (r < 0)
+		return r;
+	if (!p.path) {
+		a.kind = p.ret ? KTAPVM_EV_KRETPROBE : KTAPVM_EV_KPROBE;
+		a.symbol = (uintptr_t)p.symbol;
+		a.offset = p.offset;
+		a.name = (uintptr_t)p.symbol;
+		return attach(fd, &a, p.symbol, err, errlen);
 	}
-	colon = strrchr(what, ':');
-	if (!colon) {
-		snprintf(err, errlen, "probe:%s: expected PATH:SYMBOL", what);
-		return -EINVAL;
-	}
-	*colon = '\0';
-	efd = open(what, O_RDONLY | O_CLOEXEC);
+	efd = open(p.path, O_RDONLY | O_CLOEXEC);
 	if (efd < 0) {
-		snprintf(err, errlen, "%s: %s", what, strerror(errno));
+		snprintf(err, errlen, "%s: %s", p.path, strerror(errno));
 		return -errno;
 	}
-	if (strncmp(colon + 1, "0x", 2) == 0) {
-		off = strtoull(colon + 1, NULL, 16);
-		r = 0;
-	} else {
-		r = elf_offset(efd, colon + 1, &off);
-		if (r < 0)
-			snprintf(err, errlen, "%s: no function %s", what,
-				 colon + 1);
-	}
+	off = p.offset;
+	r = p.symbol ? kmod_elf_offset(efd, p.symbol, &off) : 0;
+	if (r < 0)
+		snprintf(err, errlen, "%s: no function %s", p.path, p.symbol);
 	if (r == 0) {
-		a.kind = ret ? KTAPVM_EV_URETPROBE : KTAPVM_EV_UPROBE;
+		a.kind = p.ret ? KTAPVM_EV_URETPROBE : KTAPVM_EV_UPROBE;
 		a.fd = efd;
 		a.offset = off;
-		a.name = (uintptr_t)(colon + 1);
-		r = attach(fd, &a, colon + 1, err, errlen);
+		a.name = (uintptr_t)(p.symbol ? p.symbol : p.path);
+		r = attach(fd, &a, p.symbol ? p.symbol : p.path, err, errlen);
 	}
 	close(efd);
 	return r;

@@ -9,18 +9,25 @@ fail() {
 	exit 1
 }
 
-# run NAME CLIENT-RUN-ARGS...: output in /tmp/NAME.out, stderr (with the
-# counters) in /tmp/NAME.err, the exit status in $status.
-run() {
+# run_as NAME COMMAND...: output in /tmp/NAME.out, stderr in
+# /tmp/NAME.err, the exit status in $status.
+run_as() {
 	name=$1
 	shift
 	set +e
-	$C run --stats "$@" >/tmp/$name.out 2>/tmp/$name.err
+	"$@" >/tmp/$name.out 2>/tmp/$name.err
 	status=$?
 	set -e
 	echo "== $name: status $status"
 	cat /tmp/$name.out
 	cat /tmp/$name.err
+}
+
+# run NAME CLIENT-RUN-ARGS...: the client's counters go to stderr.
+run() {
+	name=$1
+	shift
+	run_as $name $C run --stats "$@"
 }
 
 expect_status() {
