@@ -181,12 +181,12 @@ static int ek_attach_uprobe(struct engine_session *es,
 		return -ENOENT;
 	}
 	if (p->symbol) {
-		r = kmod_elf_offset(fd, p->symbol, &off);
+		char why[512];
+
+		r = kmod_elf_offset(p->path, p->symbol, &off, why, sizeof(why));
 		if (r < 0) {
-			snprintf(err, errlen, "event '%s': %s", item,
-				 r == -ENOENT ? "no such function in the file" :
-						"not an ELF file");
-			return -ENOENT;
+			snprintf(err, errlen, "event '%s': %s", item, why);
+			return r;
 		}
 	}
 	a->kind = p->ret ? KTAPVM_EV_URETPROBE : KTAPVM_EV_UPROBE;

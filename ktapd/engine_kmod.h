@@ -40,10 +40,12 @@ int kmod_probe_parse(char *text, struct kmod_probe_spec *p, char *err,
 		     size_t errlen);
 
 /*
- * The file offset of function sym in the ELF file fd, from .symtab or
- * .dynsym and the program headers: what a uprobe is attached at.
- * 0, -ENOENT (no such function), -EINVAL (not ELF).
+ * The file offset of function sym in the ELF file path (its symbol
+ * tables and program headers, through elfsym.h): what a uprobe is
+ * attached at. 0, or -ENOENT with a message naming what is missing
+ * (the file, its symbols, the function) in err; -ENOMEM.
  */
-int kmod_elf_offset(int fd, const char *sym, uint64_t *off);
+int kmod_elf_offset(const char *path, const char *sym, uint64_t *off,
+		    char *err, size_t errlen);
 
 #endif /* KTAPD_ENGINE_KMOD_H */

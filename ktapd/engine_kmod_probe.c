@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kprobe and uprobe specs for ktapvm.ko: parsing probe:... items,
- * function symbol -> file offset through libelf for uprobes, -p and -C as
+ * function symbol -> file offset (elfsym.h) for uprobes, -p and -C as
  * ATTACH flags. Linked into
  * ktapd and into tests/kmod's client, which drives the module directly.
  */
 #include <errno.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "elfsym.h"
 #include "engine_kmod.h"
 
 void kmod_attach_target(struct ktapvm_attach *a, int cpu, int pid)
@@ -57,62 +56,28 @@ int kmod_probe_parse(char *text, struct kmod_probe_spec *p, char *err,
 	return 0;
 }
 
-/* The address of function sym in e's .symtab or .dynsym, or 0. */
-static GElf_Addr elf_symbol(Elf *e, const char *sym)
+int kmod_elf_offset(const char *path, const char *sym, uint64_t *off,
+		    char *err, size_t errlen)
 {
-	Elf_Scn *scn = NULL;
-	Elf_Data *data;
-	GElf_Shdr sh;
-	GElf_Sym s;
-	size_t i;
+	const struct elfsym_sym *syms, *s;
+	struct elfsym *e;
+	int r;
 
-	while ((scn = elf_nextscn(e, scn))) {
-		if (!gelf_getshdr(scn, &sh) || !sh.sh_entsize ||
-		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
-			const char *nm;
-
-			if (!gelf_getsym(data, (int)i, &s) ||
-			    GELF_ST_TYPE(s.st_info) != STT_FUNC || !s.st_value)
-				continue;
-			nm = elf_strptr(e, sh.sh_link, s.st_name);
-			if (nm && strcmp(nm, sym) == 0)
-				return s.st_value;
-		}
+	r = elfsym_open(path, &e, err, errlen);
+	if (r < 0)
+		return r == -ENOMEM ? r : -ENOENT;
+	s = elfsym_find(e, sym);
+	if (!elfsym_symbols(e, &syms)) {
+		snprintf(err, errlen, "%s has no symbols (stripped)", path);
+		r = -ENOENT;
+	} else if (!s) {
+		snprintf(err, errlen, "no function '%s' in %s", sym, path);
+		r = -ENOENT;
+	} else if (elfsym_addr_to_offset(e, s->addr, off) < 0) {
+		snprintf(err, errlen, "%s is not in a loaded segment of %s",
+			 sym, path);
+		r = -ENOENT;
 	}
-	return 0;
-}
-
-int kmod_elf_offset(int fd, const char *sym, uint64_t *off)
-{
-	GElf_Addr addr;
-	GElf_Phdr ph;
-	size_t i, n;
-	Elf *e;
-	int r = -ENOENT;
-
-	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ, NULL);
-	if (!e)
-		return -EINVAL;
-	if (elf_kind(e) != ELF_K_ELF) {
-		elf_end(e);
-		return -EINVAL;
-	}
-	addr = elf_symbol(e, sym);
-	if (addr && elf_getphdrnum(e, &n) == 0) {
-		for (i = 0; i < n; i++) {
-			if (!gelf_getphdr(e, (int)i, &ph) ||
-			    ph.p_type != PT_LOAD || addr < ph.p_vaddr ||
-			    addr >= ph.p_vaddr + ph.p_filesz)
-				continue;
-			*off = addr - ph.p_vaddr + ph.p_offset;
-			r = 0;
-			break;
-		}
-	}
-	elf_end(e);
+	elfsym_close(e);
 	return r;
 }

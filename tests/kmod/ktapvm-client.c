@@ -348,9 +348,7 @@ static int attach_probe(int fd, __u32 probe, char *what,
 		return -errno;
 	}
 	off = p.offset;
-	r = p.symbol ? kmod_elf_offset(efd, p.symbol, &off) : 0;
-	if (r < 0)
-		snprintf(err, errlen, "%s: no function %s", p.path, p.symbol);
+	r = p.symbol ? kmod_elf_offset(p.path, p.symbol, &off, err, errlen) : 0;
 	if (r == 0) {
 		a.kind = p.ret ? KTAPVM_EV_URETPROBE : KTAPVM_EV_UPROBE;
 		a.fd = efd;
