@@ -216,6 +216,7 @@ static long host_str_field(const struct kp_event *kev, int field, char *buf,
 		container_of(kev, struct ktapvm_event, kev);
 	const char *str;
 	size_t n;
+	u64 loc;
 
 	switch (field) {
 	case KP_EV_EXECNAME:
@@ -230,9 +231,15 @@ static long host_str_field(const struct kp_event *kev, int field, char *buf,
 		str = ev->name;
 		n = strlen(str);
 		break;
-	default:
-		/* argstr: formatted by ktapd from the raw record (not yet). */
+	case KP_EV_ARGSTR:
+		/* formatted by ktapd from the raw record (not yet) */
 		return -1;
+	default:
+		/* A string argN (decode_fields() of attach.c checked it). */
+		loc = (u64)kev->args[field - KP_EV_ARG0];
+		str = (const char *)ev->raw + (loc >> 32);
+		n = strnlen(str, (u32)loc);
+		break;
 	}
 	n = min_t(size_t, n, size);
 	memcpy(buf, str, n);
@@ -247,12 +254,14 @@ void ktapvm_event_init(struct ktapvm_event *ev, const char *name,
 	ev->name = name;
 	ev->regs = regs;
 	ev->task = task;
+	ev->raw = NULL;
 	/* Global ids, as the kernel's own trace output shows them. */
 	kev->pid = task ? current->tgid : 0;
 	kev->tid = task ? current->pid : 0;
 	kev->uid = task ? __kuid_val(current_uid()) : 0;
 	kev->cpu = smp_processor_id();
 	kev->nargs = 0;
+	kev->strargs = 0;
 	kev->has_retval = 0;
 	kev->str_field = host_str_field;
 	kev->data = NULL;
