@@ -274,7 +274,7 @@ struct ktapvm_stats {
 	__u64 lost_records, lost_bytes;
 	/* Arena (kp_vm_mem_stats). */
 	__u64 mem_in_use, mem_peak, mem_quota, collections;
-	__u64 cpu_ns; /* time spent in the VM */
+	__u64 cpu_ns; /* time spent in the VM (handlers: sampled) */
 	__u32 nprobes; /* kernel objects armed: perf counters, probes, timers */
 	__u32 reserved;
 	char error[288]; /* FAILED: "FILE:LINE: message" or the budget's */
