@@ -111,13 +111,22 @@ static s64 load_field(const u8 *p, const struct ktapvm_field *f)
 	}
 }
 
+/* A string argN for host_str_field(): where it lies in ev->raw. */
+static void set_string(struct ktapvm_event *ev, u32 i, u32 offset, u32 len)
+{
+	ev->kev.args[i] = (s64)((u64)offset << 32 | len);
+	ev->kev.strargs |= 1u << i;
+}
+
 /* argN from the raw record, each checked against this record's size. */
 static void decode_fields(struct ktapvm_source *src, const u8 *raw, u32 size,
-			  struct kp_event *kev)
+			  struct ktapvm_event *ev)
 {
 	const struct ktapvm_field *f = src->perf.fields;
+	struct kp_event *kev = &ev->kev;
 	u32 i, loc;
 
+	ev->raw = raw;
 	for (i = 0; i < src->perf.nfields; i++, f++) {
 		if ((u32)f->offset + f->size > size)
 			break;
@@ -131,7 +140,10 @@ static void decode_fields(struct ktapvm_source *src, const u8 *raw, u32 size,
 			loc = get_unaligned((u32 *)(raw + f->offset));
 			if ((loc & 0xffff) + (loc >> 16) > size)
 				goto short_record;
-			kev->args[i] = 0;
+			set_string(ev, i, loc & 0xffff, loc >> 16);
+			break;
+		case KTAPVM_FIELD_CHARS:
+			set_string(ev, i, f->offset, f->size);
 			break;
 		default:
 			kev->args[i] = 0;
@@ -160,7 +172,7 @@ static void tracepoint_hit(struct perf_event *event,
 	ktapvm_event_init(&ev, src->name, regs, true);
 	if ((data->sample_flags & PERF_SAMPLE_RAW) && data->raw)
 		decode_fields(src, data->raw->frag.data, data->raw->frag.size,
-			      &ev.kev);
+			      &ev);
 	else
 		src->s->short_records++;
 	ktapvm_probe_run(src->s, src->probe, &ev);
@@ -267,6 +279,10 @@ static int tracepoint_attach(struct ktapvm_source *src,
 			break;
 		case KTAPVM_FIELD_STRING:
 			if (f->size != 4)
+				return -EINVAL;
+			break;
+		case KTAPVM_FIELD_CHARS:
+			if (!f->size)
 				return -EINVAL;
 			break;
 		case KTAPVM_FIELD_OPAQUE:

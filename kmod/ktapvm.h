@@ -139,6 +139,11 @@ struct ktapvm_event {
 	const char *name; /* probename, or NULL */
 	struct pt_regs *regs; /* of the probed context, or NULL */
 	bool task; /* kev's pid/tid/uid are current's (else a tick) */
+	/*
+	 * Tracepoint: the raw record. A string argN (kev.strargs) is
+	 * args[N] = offset << 32 | length within it, checked against it.
+	 */
+	const u8 *raw;
 };
 
 extern const struct kp_host_ops ktapvm_host_ops;

@@ -152,6 +152,13 @@ static int ek_attach_tracepoint(void *ctx, const char *sys, const char *name)
 		case TP_FIELD_STRING:
 			fields[i].kind = KTAPVM_FIELD_STRING;
 			break;
+		case TP_FIELD_CHARS:
+			/* An older module refuses CHARS: opaque there. */
+			fields[i].kind = es->ver.features &
+							 KTAPVM_FEAT_STRINGS ?
+						 KTAPVM_FIELD_CHARS :
+						 KTAPVM_FIELD_OPAQUE;
+			break;
 		case TP_FIELD_OTHER:
 			fields[i].kind = KTAPVM_FIELD_OPAQUE;
 			break;

@@ -126,7 +126,10 @@ int tp_fields(const struct tep_event *tev, struct tp_field *f, int max)
 		if (ff->flags & TEP_FIELD_IS_DYNAMIC) {
 			f[n++] = (struct tp_field){
 				.offset = (uint32_t)ff->offset, .size = 4,
-				.kind = ff->flags & TEP_FIELD_IS_STRING ?
+				/* __rel_loc counts from the field's end */
+				.kind = (ff->flags & (TEP_FIELD_IS_STRING |
+						      TEP_FIELD_IS_RELATIVE)) ==
+							TEP_FIELD_IS_STRING ?
 						TP_FIELD_STRING : TP_FIELD_OTHER
 			};
 		} else if (ff->flags & TEP_FIELD_IS_ARRAY &&
@@ -144,12 +147,18 @@ int tp_fields(const struct tep_event *tev, struct tp_field *f, int max)
 			bool num = !(ff->flags & (TEP_FIELD_IS_ARRAY |
 						  TEP_FIELD_IS_STRING)) &&
 				   is_number_size((unsigned int)ff->size);
+			bool chars = (ff->flags & (TEP_FIELD_IS_ARRAY |
+						   TEP_FIELD_IS_STRING)) ==
+					     (TEP_FIELD_IS_ARRAY |
+					      TEP_FIELD_IS_STRING) &&
+				     ff->elementsize == 1;
 
 			f[n++] = (struct tp_field){
 				.offset = (uint32_t)ff->offset,
 				.size = (uint32_t)ff->size,
 				.is_signed = is_signed,
-				.kind = num ? TP_FIELD_NUMBER : TP_FIELD_OTHER
+				.kind = num ? TP_FIELD_NUMBER :
+				       chars ? TP_FIELD_CHARS : TP_FIELD_OTHER
 			};
 		}
 	}

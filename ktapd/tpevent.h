@@ -36,7 +36,8 @@ int tp_event_get(struct tep_handle *tep, const char *sys, const char *name,
 enum tp_field_kind {
 	TP_FIELD_NUMBER, /* size 1, 2, 4 or 8 */
 	TP_FIELD_STRING, /* __data_loc char[]: the 4-byte location word */
-	TP_FIELD_OTHER, /* char[16], structs...: reads 0 */
+	TP_FIELD_CHARS, /* char name[size]: a string up to its NUL */
+	TP_FIELD_OTHER, /* structs...: reads 0 */
 };
 
 struct tp_field {

@@ -63,6 +63,8 @@
 #define KTAPVM_FEAT_USTACK (1ull << 34) /* ustack(): frame-pointer walk */
 #define KTAPVM_FEAT_SNAPSHOT (1ull << 35) /* SNAPSHOT, START with restore */
 #define KTAPVM_FEAT_CHILDREN (1ull << 36) /* KTAPVM_ATTACH_CHILDREN */
+/* STRING and CHARS tracepoint fields are strings (KTAPVM_FIELD_*) */
+#define KTAPVM_FEAT_STRINGS (1ull << 37)
 
 /* VERSION: what this module offers. All fields but size are out. */
 struct ktapvm_version {
@@ -145,13 +147,20 @@ struct ktapvm_probe {
 #define KTAPVM_FIELD_UNSIGNED 1 /* size 1, 2, 4 or 8 */
 #define KTAPVM_FIELD_SIGNED 2 /* size 1, 2, 4 or 8, sign-extended */
 /*
- * __data_loc char[] (size 4: the u32 location word). Reads 0, as strings
- * do in the user engine: argN is a number in the VM (kp_event.args); the
- * location is still checked against the record so that the value can
- * become the string when the VM takes string arguments.
+ * __data_loc char[] (size 4: the u32 location word, the string's offset in
+ * the record in its low half, its length with the NUL above). With
+ * KTAPVM_FEAT_STRINGS argN is that string, up to its first NUL; without,
+ * it reads 0. A location pointing out of the record counts as a short
+ * record either way.
  */
 #define KTAPVM_FIELD_STRING 3
-#define KTAPVM_FIELD_OPAQUE 4 /* anything else (char[16]...): reads 0 */
+#define KTAPVM_FIELD_OPAQUE 4 /* anything else (structs...): reads 0 */
+/*
+ * char name[size] (sched_switch's prev_comm): argN is the string up to
+ * the first NUL, or the whole array. Only with KTAPVM_FEAT_STRINGS (an
+ * older module refuses it: EINVAL).
+ */
+#define KTAPVM_FIELD_CHARS 5
 
 /*
  * Where argN lives in a tracepoint's raw record: fields[0] is arg0. Each
@@ -265,7 +274,7 @@ struct ktapvm_stats {
 	__u64 lost_records, lost_bytes;
 	/* Arena (kp_vm_mem_stats). */
 	__u64 mem_in_use, mem_peak, mem_quota, collections;
-	__u64 cpu_ns; /* time spent in the VM */
+	__u64 cpu_ns; /* time spent in the VM (handlers: sampled) */
 	__u32 nprobes; /* kernel objects armed: perf counters, probes, timers */
 	__u32 reserved;
 	char error[288]; /* FAILED: "FILE:LINE: message" or the budget's */

@@ -266,6 +266,7 @@ static int event_word(struct kp_vm *vm, struct kp_value *ra,
 	const struct kp_event *ev = vm->ev;
 	struct kp_value *cache;
 	struct kp_str *s;
+	unsigned int i;
 	long n;
 
 	kp_setnil(ra);
@@ -313,9 +314,24 @@ static int event_word(struct kp_vm *vm, struct kp_value *ra,
 			*ra = *cache;
 		return 0;
 	default:
-		if (field - KP_EV_ARG0 < (unsigned int)ev->nargs &&
-		    field - KP_EV_ARG0 < KP_ARRAY_SIZE(ev->args))
-			kp_setnum(ra, ev->args[field - KP_EV_ARG0]);
+		i = field - KP_EV_ARG0;
+		if (i >= (unsigned int)ev->nargs || i >= KP_ARRAY_SIZE(ev->args))
+			return 0;
+		if (!(ev->strargs & (1u << i))) {
+			kp_setnum(ra, ev->args[i]);
+			return 0;
+		}
+		/* Not cached: a handler seldom reads the same string twice. */
+		n = ev->str_field ? ev->str_field(ev, (int)field, vm->strbuf,
+						  KP_STRBUF_SIZE) : -1;
+		if (n < 0)
+			return 0;
+		s = kp_str_new(vm, vm->strbuf,
+			       (kp_size_t)n < KP_STRBUF_SIZE ? (kp_size_t)n :
+							       KP_STRBUF_SIZE);
+		if (!s)
+			return KP_ERROR;
+		kp_setstr(ra, s);
 		return 0;
 	}
 }

@@ -59,6 +59,11 @@ struct kp_event {
 	kp_s64 retval;
 	kp_s64 args[10]; /* arg0 .. arg9 */
 	int nargs; /* how many of args[] are valid; the rest read as nil */
+	/*
+	 * Bit i: argi is a string, produced by str_field(ev, KP_EV_ARG0 + i)
+	 * (args[i] is then the engine's own, e.g. where the string lies).
+	 */
+	kp_u32 strargs;
 	int has_retval;
 	long (*str_field)(const struct kp_event *ev, int field, char *buf,
 			  kp_size_t size);

@@ -108,6 +108,7 @@ static void version_checks(int dev)
 
 	EXPECT(0, ioctl(dev, KTAPVM_IOC_VERSION, &v));
 	CHECK(v.abi_version == KTAPVM_ABI_VERSION && v.nr_cpus > 0 &&
+	      (v.features & KTAPVM_FEAT_STRINGS) &&
 	      v.max_record >= 64 && v.max_fields == CLIENT_MAX_FIELDS);
 	EXPECT(EFAULT, ioctl(dev, KTAPVM_IOC_VERSION, NULL));
 	EXPECT(EFAULT, ioctl(dev, KTAPVM_IOC_VERSION, (void *)1));
@@ -353,6 +354,12 @@ static void attach_checks(int fd)
 	EXPECT(EFAULT, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
 	a.fields = (uintptr_t)fields;
 	fields[0].kind = 9;
+	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
+	fields[0].kind = KTAPVM_FIELD_CHARS; /* an empty array */
+	fields[0].size = 0;
+	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
+	fields[0].kind = KTAPVM_FIELD_STRING; /* not a location word */
+	fields[0].size = 8;
 	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
 	fields[0].kind = KTAPVM_FIELD_UNSIGNED;
 	fields[0].size = 3;

@@ -130,6 +130,11 @@ expect_status 0
 expect_out '^switches 200 good true bad 0$'
 expect_out 'schedule'
 
+# A __data_loc string field: sched_process_exec's filename (arg0).
+krun exec -e 'trace sched:sched_process_exec { printf("exec %s %d\n", arg0, len(arg0)) }' -- sh -c "$T add 1; true"
+expect_status 0
+expect_out "^exec $T 18\$"
+
 # -- COMMAND: the session traces the command (-p), the processes it
 # starts too, and ends with it.
 krun syscalls syscalls.kp -- sh -c "$T open 5 /tmp/ktap-marker; $T open 3 /tmp/ktap-missing"

@@ -274,6 +274,8 @@ static void format_fields(char *format, struct ktapvm_field *f, __u32 *nf)
 					  size / elems,
 					  sign ? KTAPVM_FIELD_SIGNED :
 						 KTAPVM_FIELD_UNSIGNED);
+		} else if (br) {
+			field_add(f, nf, offset, size, KTAPVM_FIELD_CHARS);
 		} else if (!br && number_size(size)) {
 			field_add(f, nf, offset, size,
 				  sign ? KTAPVM_FIELD_SIGNED :
