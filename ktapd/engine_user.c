@@ -121,7 +121,12 @@ static long eu_str_field(const struct kp_event *kev, int field, char *buf,
 		n = eu_argstr(cur->es, cur, buf, size);
 		return n < (long)size ? n : (long)size;
 	default:
-		return -1;
+		/* kev->strargs names only a tracepoint's string fields. */
+		if (!cur->ev || field < KP_EV_ARG0 ||
+		    !(kev->strargs & (1u << (field - KP_EV_ARG0))))
+			return -1;
+		return eu_arg_string(cur, (unsigned int)(field - KP_EV_ARG0),
+				     buf, size);
 	}
 	n = (long)strlen(s);
 	if (n > (long)size)
@@ -320,6 +325,7 @@ static void on_tick(uv_poll_t *p, int status, int events)
 	kev->pid = kev->tid = kev->uid = 0;
 	kev->cpu = kp_cpu_id();
 	kev->nargs = 0;
+	kev->strargs = 0;
 	es->cur.ev = NULL;
 	es->cur.task = NULL;
 	es->cur.timer_name = tk->name;

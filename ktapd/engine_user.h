@@ -27,8 +27,11 @@
 /* Where argN lives in an event's raw record. */
 struct eu_arg {
 	uint16_t offset;
-	uint8_t size; /* 1, 2, 4 or 8; 0: not a number (string...): reads 0 */
+	uint8_t size; /* 1, 2, 4 or 8; 0: not a number: a string or 0 */
 	uint8_t is_signed;
+	/* A string (the event's strargs bit): char[chars], or chars == 0
+	 * for a __data_loc string whose 4-byte location word is at offset. */
+	uint16_t chars;
 };
 
 enum eu_event_kind {
@@ -49,6 +52,7 @@ struct eu_event {
 	enum eu_event_kind kind;
 	int nargs;
 	struct eu_arg args[EU_MAX_ARGS];
+	uint32_t strargs; /* bit i: argi is a string (kp_event.strargs) */
 	uint32_t min_size; /* raw bytes the args need */
 	const char *argnames[EU_MAX_SYSCALL_ARGS]; /* syscall events */
 	int nsysargs;
@@ -218,6 +222,10 @@ void eu_events_free(struct engine_session *es);
 /* The kernel-side filter to set on ev's perf events, or NULL. */
 const char *eu_event_filter(const struct eu_event *ev, char *buf,
 			    size_t size);
+/* String argument i of the current tracepoint record (strargs), cut to
+ * size; -1 when the record does not hold it. */
+long eu_arg_string(const struct eu_current *cur, unsigned int i, char *buf,
+		   size_t size);
 long eu_argstr(struct engine_session *es, const struct eu_current *cur,
 	       char *buf, size_t size);
 
@@ -260,6 +268,7 @@ static inline void eu_decode_args(const struct eu_event *ev,
 		}
 	}
 	kev->nargs = ev->nargs;
+	kev->strargs = ev->strargs;
 }
 
 /* engine_user_perf.c */

@@ -35,16 +35,59 @@ static void arg_add(struct eu_event *ev, uint32_t offset, uint32_t size,
 		ev->min_size = offset + size;
 }
 
-/* argN as tp_fields() lays them out; non-numbers read 0 (argstr has them). */
+/*
+ * argN as tp_fields() lays them out: numbers, strings (__data_loc char[]
+ * and char[N], made by eu_arg_string() when read); the rest read 0.
+ */
 static void layout_args(struct eu_event *ev)
 {
 	struct tp_field f[EU_MAX_ARGS];
 	int i, n = tp_fields(ev->tep, f, EU_MAX_ARGS);
+	struct eu_arg *a;
+	int k;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		k = ev->nargs;
+		a = &ev->args[k];
 		arg_add(ev, f[i].offset,
 			f[i].kind == TP_FIELD_NUMBER ? f[i].size : 0,
 			f[i].is_signed);
+		if (f[i].kind != TP_FIELD_STRING &&
+		    (f[i].kind != TP_FIELD_CHARS || f[i].size > UINT16_MAX))
+			continue;
+		a->chars = f[i].kind == TP_FIELD_CHARS ? (uint16_t)f[i].size :
+							 0;
+		ev->strargs |= 1u << k;
+		if (f[i].offset + f[i].size > ev->min_size)
+			ev->min_size = f[i].offset + f[i].size;
+	}
+}
+
+long eu_arg_string(const struct eu_current *cur, unsigned int i, char *buf,
+		   size_t size)
+{
+	const struct eu_arg *a = &cur->ev->args[i];
+	const unsigned char *p;
+	uint32_t loc, off, len;
+
+	if (a->chars) {
+		off = a->offset;
+		len = a->chars;
+	} else {
+		/* __data_loc: offset in the record (low), length (high). */
+		memcpy(&loc, cur->raw + a->offset, sizeof(loc));
+		off = loc & 0xffff;
+		len = loc >> 16;
+	}
+	if (off > cur->rawlen || len > cur->rawlen - off)
+		return -1;
+	p = memchr(cur->raw + off, '\0', len);
+	if (p)
+		len = (uint32_t)(p - (cur->raw + off));
+	if (len > size)
+		len = (uint32_t)size;
+	memcpy(buf, cur->raw + off, len);
+	return len;
 }
 
 /* Names of a syscall event's arguments (the fields after __syscall_nr). */

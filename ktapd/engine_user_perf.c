@@ -559,6 +559,7 @@ static void fire_profile(struct engine_session *es,
 	kev->cpu = cpu;
 	kev->uid = task ? task->uid : -1;
 	kev->nargs = 0;
+	kev->strargs = 0;
 	es->cur.ev = NULL;
 	es->cur.task = task;
 	es->cur.timer_name = pr->name;

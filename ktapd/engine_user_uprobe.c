@@ -934,6 +934,7 @@ static void decode(const struct eu_uprobe *up, const unsigned char *raw,
 	       rawlen >= RAW_VADDR + 16	 ? 16
 	       : rawlen >= RAW_VADDR + 8 ? 8
 					 : 0);
+	kev->strargs = 0;
 	/* arg0: the probed address (a return: the function's) */
 	kev->args[0] = (int64_t)vaddr[0];
 	if (up->ret) {

@@ -164,6 +164,25 @@ trace syscalls:sys_exit_getppid /execname == "workload"/ {
 
 
 @case
+def string_fields():
+    """String fields are strings: sched_process_exec's filename
+    (__data_loc char[]) and sched_switch's prev_comm (char[16])."""
+    r = drive('''
+trace sched:sched_process_exec /execname == "workload"/ {
+    printf("X\\t%s\\t%d\\n", arg0, len(arg0))
+}
+trace sched:sched_switch /arg0 == "workload"/ {
+    printf("W\\t%s\\t%d\\n", arg0, arg1)
+}''', cmd=workload('spin', 20))
+    rows = r.lines('X')
+    expect(rows == [[WORKLOAD, str(len(WORKLOAD))]],
+           'exec filename %s, expected %s' % (rows, WORKLOAD), r)
+    rows = r.lines('W')
+    expect(rows and all(f[0] == 'workload' and int(f[1]) > 0 for f in rows),
+           'sched_switch prev_comm/prev_pid %s' % rows, r)
+
+
+@case
 def sched_glob():
     """sched:* sees the workload's forks, their exits and its exec."""
     r = drive(EXEC_PROBE + '''
