@@ -217,7 +217,14 @@ def folded():
 
             ctl('submit', '--name', 'prof', '--keep', script)
             subprocess.run([hot, '1000'], check=True, timeout=60)
-            out = ctl('dump', '--folded=s', 'prof').stdout
+            # Samples taken before hot exited may still be in the rings:
+            # wait until the table stops growing.
+            out = None
+            for _ in range(50):
+                last, out = out, ctl('dump', '--folded=s', 'prof').stdout
+                if out and out == last:
+                    break
+                time.sleep(0.1)
             every = ctl('dump', '--folded', 'prof').stdout
             p = ctl('dump', '--folded=nope', 'prof', check=False)
             ctl('stop', 'prof')
