@@ -4,7 +4,6 @@
  * listing (nested tables indented), with --json ktapd's reply, with
  * --folded stack tables as folded stacks for flame graphs.
  */
-#include <errno.h>
 #include <stdio.h>
 
 #include "client.h"
@@ -81,17 +80,6 @@ static int print_globals(json_object *globals)
 	return KTAPCTL_EXIT_OK;
 }
 
-static int print_folded(json_object *globals, const char *table)
-{
-	int r = folded_print(globals, table, stdout);
-
-	if (r == -ENOENT)
-		ctl_error(r, "there is no global table '%s'", table);
-	else if (r < 0)
-		ctl_error(r, "out of memory");
-	return r < 0 ? KTAPCTL_EXIT_FAILURE : KTAPCTL_EXIT_OK;
-}
-
 int cmd_dump(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -127,7 +115,7 @@ int cmd_dump(int argc, char **argv)
 		client_print_json(reply.parameters);
 	else if (json_object_object_get_ex(reply.parameters, "globals",
 					   &globals))
-		status = folded ? print_folded(globals, table) :
+		status = folded ? folded_report(globals, table, stdout) :
 				  print_globals(globals);
 	vlc_reply_release(&reply);
 	return status;

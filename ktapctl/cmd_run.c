@@ -19,6 +19,10 @@ static const char run_usage[] =
 	"  -p, --pid PID         trace only this process and its threads\n"
 	"  -C, --cpu CPU         trace only this CPU\n"
 	"  -v                    say where the session runs, what it armed\n"
+	"      --folded[=TABLE]  at the end, print the table TABLE (default:\n"
+	"                        every table) of counts keyed by stack() or\n"
+	"                        ustack() as folded stacks for flamegraph.pl;\n"
+	"                        the script's output goes to stderr then\n"
 	"  -- COMMAND [ARGS]     run COMMAND, trace it, end when it exits\n"
 	"      --arena-size SIZE    the session's memory quota (K, M, G)\n"
 	"      --insn-budget N      instructions per handler invocation\n"
@@ -31,12 +35,15 @@ static const char run_usage[] =
 	"      --host HOST       the ktapd of [ssh://][USER@]HOST[:PORT], over ssh\n"
 	"  -h, --help            show this help\n";
 
+enum { RUN_OPT_FOLDED = RUN_OPT_FIRST_FREE };
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option options[] = {
 		CLIENT_LONG_OPTIONS,
 		RUN_LONG_OPTIONS,
 		{ "private", no_argument, NULL, RUN_OPT_PRIVATE },
+		{ "folded", optional_argument, NULL, RUN_OPT_FOLDED },
 		{}
 	};
 	struct run_request rq = { .cpu = -1, .out = stdout };
@@ -66,12 +73,20 @@ int cmd_run(int argc, char **argv)
 		case RUN_OPT_PRIVATE:
 			rq.client.private_daemon = true;
 			break;
+		case RUN_OPT_FOLDED:
+			/* stdout is the folded stacks', whole. */
+			rq.folded = true;
+			rq.folded_table = optarg;
+			rq.out = stderr;
+			break;
 		default:
 			r = client_option(c, &rq.client, run_usage);
 			if (r >= 0)
 				return r;
 		}
 	}
+	if (rq.folded && rq.client.json)
+		return client_usage_error(run_usage);
 	r = run_take_script(&rq, text, argc, argv, optind);
 	if (r == KTAPCTL_EXIT_USAGE)
 		return client_usage_error(run_usage);

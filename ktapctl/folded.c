@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "folded.h"
+#include "ktapctl.h"
 
 struct folded_line {
 	char *stack;
@@ -145,4 +146,15 @@ int folded_print(json_object *globals, const char *table, FILE *out)
 		free(f.lines[i].stack);
 	free(f.lines);
 	return r;
+}
+
+int folded_report(json_object *globals, const char *table, FILE *out)
+{
+	int r = folded_print(globals, table, out);
+
+	if (r == -ENOENT)
+		ctl_error(r, "there is no global table '%s'", table);
+	else if (r < 0)
+		ctl_error(r, "out of memory");
+	return r < 0 ? KTAPCTL_EXIT_FAILURE : KTAPCTL_EXIT_OK;
 }

@@ -22,4 +22,10 @@
  */
 int folded_print(json_object *globals, const char *table, FILE *out);
 
+/*
+ * folded_print() for a command: failures reported on stderr. Returns the
+ * exit status (KTAPCTL_EXIT_OK, or KTAPCTL_EXIT_FAILURE).
+ */
+int folded_report(json_object *globals, const char *table, FILE *out);
+
 #endif /* KTAPCTL_FOLDED_H */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "folded.h"
 #include "kp_base64.h"
 #include "ktapctl.h"
 #include "lang.h"
@@ -214,6 +215,36 @@ static void session_started(const struct run_request *rq,
 		fputs("Tracing... Hit Ctrl-C to end.\n", stderr);
 }
 
+/*
+ * --folded: the ended session's stack tables as folded stacks on stdout.
+ * It is still listed: our stream, which it is tied to, is open. Returns
+ * the session's status, or a failure if that was 0.
+ */
+static int print_folded(struct client_link *link, const char *session,
+			const char *table, int status)
+{
+	struct vlc *c = client_control(link);
+	struct vlc_reply reply = { 0 };
+	json_object *globals;
+	int r;
+
+	if (!c)
+		return status ? status : KTAPCTL_EXIT_FAILURE;
+	r = vlc_call(c, "io.ktap.Dump", client_session_params(session),
+		     &reply);
+	if (r < 0 || reply.error ||
+	    !json_object_object_get_ex(reply.parameters, "globals", &globals))
+		r = client_call_failed(link, r, &reply, session);
+	else
+		r = folded_report(globals, table, stdout);
+	vlc_reply_release(&reply);
+	if (fflush(stdout) != 0 && !r) {
+		ctl_error(-errno, "cannot write the folded stacks: %m");
+		r = KTAPCTL_EXIT_FAILURE;
+	}
+	return status ? status : r;
+}
+
 int run_session(const struct run_request *rq)
 {
 	struct workload w = { .go_fd = -1, .pidfd = -1 };
@@ -278,6 +309,8 @@ int run_session(const struct run_request *rq)
 			 .timestamps = rq->timestamps,
 			 .at_line_start = true },
 	});
+	if (rq->folded && status != KTAPCTL_EXIT_INTERRUPTED)
+		status = print_folded(&link, id, rq->folded_table, status);
 out_link:
 	vlc_reply_release(&reply);
 	/* Closing the stream ends the session if it still runs. */
@@ -303,7 +336,9 @@ int run_to_file(struct run_request *rq, const char *out)
 		}
 	}
 	status = run_session(rq);
-	if (fclose(rq->out) != 0 && status == KTAPCTL_EXIT_OK) {
+	/* run --folded writes the output on stderr, needed open after. */
+	if ((rq->out == stderr ? fflush(rq->out) : fclose(rq->out)) != 0 &&
+	    status == KTAPCTL_EXIT_OK) {
 		ctl_error(-errno, "cannot write the output: %m");
 		status = KTAPCTL_EXIT_FAILURE;
 	}

@@ -34,6 +34,8 @@ struct run_request {
 	bool banner; /* "Tracing... Hit Ctrl-C to end." */
 	bool verbose; /* engine, session, probes armed */
 	bool announce; /* the session's id, once it started */
+	bool folded; /* at the end, folded stacks on stdout (run --folded) */
+	const char *folded_table; /* their table; NULL: every table */
 };
 
 /* Long options of run and submit for the session's limits and targeting. */

@@ -4,7 +4,8 @@
 # stack() and ustack() in the user engine, against this machine's kernel:
 # `hot` spins in hot_spin() (called from hot_outer(), from main()) and calls
 # getppid() from hot_syscall(); profiles and tracepoints must name those
-# frames. Also `ktapctl dump --folded` on a kept session of a real ktapd.
+# frames. Also `ktapctl dump --folded` on a kept session of a real ktapd,
+# and `ktapctl run --folded` at the end of a run.
 #
 # usage: test_stack.py --drive ENGINE_DRIVE --hot HOT --ktapd KTAPD
 #                      --ktapctl KTAPCTL CASE | --list
@@ -243,6 +244,42 @@ def folded():
            'a stack folded twice:\n' + out)
     expect(p.returncode == 1 and 'nope' in p.stderr,
            'dump --folded=nope: %d %s' % (p.returncode, p.stderr))
+
+
+@case
+def run_folded():
+    """ktapctl run --folded: at the end, stdout holds only folded lines
+    (the script's output went to stderr); hot's stack is the biggest."""
+    with tempfile.TemporaryDirectory() as d:
+        # A name of its own, as in folded: the profile is of hot only,
+        # but another case may run a hot of its own at the same time.
+        hot = os.path.join(d, 'hotrun')
+        shutil.copy(A.hot, hot)
+        run = [A.ktapctl, 'run', '--private']
+        p = subprocess.run(
+            run + ['--folded=s', '-e',
+                   'var s = {}\nvar other = {}\n'
+                   'profile-1ms { s[ustack()] += 1 }\n'
+                   'trace_end { other["x"] = 1 print("ended") }',
+                   '--', hot, '500'],
+            capture_output=True, text=True, timeout=60)
+        nope = subprocess.run(run + ['--folded=nope', '-e', 'var s = {}'],
+                              capture_output=True, text=True, timeout=30)
+    expect(p.returncode == 0, 'run --folded exited %d: %s'
+           % (p.returncode, p.stderr))
+    expect(p.stderr.splitlines() == ['ended'],
+           'the script\'s output is not on stderr: %r' % p.stderr)
+    lines = p.stdout.splitlines()
+    expect(lines, 'run --folded printed nothing')
+    for line in lines:
+        expect(FOLDED_LINE.fullmatch(line), 'not a folded line: %r' % line)
+    best = max(lines, key=lambda l: int(l.rsplit(' ', 1)[1]))
+    expect(re.search(r'(^|;)main;hot_outer;hot_spin [0-9]+$', best),
+           'the biggest folded stack is not hot_spin\'s: ' + best)
+    expect(not any(l.startswith('x ') for l in lines),
+           'run --folded=s printed another table:\n' + p.stdout)
+    expect(nope.returncode == 1 and 'nope' in nope.stderr,
+           'run --folded=nope: %d %s' % (nope.returncode, nope.stderr))
 
 
 def main():
