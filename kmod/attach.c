@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Event sources of a session (ATTACH): tracepoints and cpu-clock samples
- * through kernel perf counters, kprobes and kretprobes, uprobes and
- * uretprobes, and tick timers. Each turns its event into a kp_event
+ * through kernel perf counters, syscall events through the module's own
+ * probes on the sys_enter/sys_exit tracepoints, kprobes and kretprobes,
+ * uprobes and uretprobes, and tick timers. Each turns its event into a kp_event
  * (arguments from the raw record or the registers) and runs the probe's
  * handler through run.c. Sources are created in the ATTACH ioctl, so the
  * kernel checks permissions against the caller; perf counters and timers
@@ -11,6 +12,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/compat.h>
 #include <linux/cpu.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -23,6 +25,7 @@
 #include <linux/string.h>
 #include <linux/tracepoint.h>
 #include <asm/irq_regs.h>
+#include <asm/syscall.h>
 #include <asm/unaligned.h>
 
 #include "chunk.h"
@@ -38,6 +41,7 @@
 #define USES_FD (1u << 5)
 #define USES_FIELDS (1u << 6)
 #define USES_PID (1u << 7)
+#define USES_NR (1u << 8)
 
 struct ktapvm_source {
 	struct list_head node;
@@ -48,12 +52,15 @@ struct ktapvm_source {
 	bool children; /* ... and its descendants */
 	char *name; /* probename, or NULL */
 	u64 period_ns; /* TICK, PROFILE */
+	u64 id; /* SYS_*: common_type of the records */
 	union {
 		struct {
 			struct perf_event **events; /* [nr_cpu_ids] */
 			u32 nfields;
 			struct ktapvm_field *fields;
-		} perf; /* TRACEPOINT, PROFILE */
+			/* SYS_*: the next source of the same number */
+			struct ktapvm_source *sys_next;
+		} perf; /* TRACEPOINT, PROFILE, SYS_ENTER, SYS_EXIT */
 		struct {
 			struct kprobe kp;
 			char *symbol;
@@ -163,7 +170,7 @@ static void tracepoint_hit(struct perf_event *event,
 {
 	struct ktapvm_source *src = event->overflow_handler_context;
 	struct ktapvm_probe_ctx pc;
-	struct ktapvm_event ev;
+	struct ktapvm_event ev __ktapvm_noinit;
 
 	/* The counter is per CPU already. */
 	if (!ktapvm_probe_begin(src->s, -1, src->tgid, src->children,
@@ -184,7 +191,7 @@ static void profile_hit(struct perf_event *event,
 {
 	struct ktapvm_source *src = event->overflow_handler_context;
 	struct ktapvm_probe_ctx pc;
-	struct ktapvm_event ev;
+	struct ktapvm_event ev __ktapvm_noinit;
 
 	if (!ktapvm_probe_begin(src->s, -1, src->tgid, src->children,
 				&pc))
@@ -235,22 +242,10 @@ static int perf_create(struct ktapvm_source *src, struct perf_event_attr *attr,
 	return r;
 }
 
-static int tracepoint_attach(struct ktapvm_source *src,
-			     const struct ktapvm_attach *a)
+/* The field table of a TRACEPOINT or SYS_* attach, checked. */
+static int fields_attach(struct ktapvm_source *src,
+			 const struct ktapvm_attach *a)
 {
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_TRACEPOINT,
-		.size = sizeof(attr),
-		.config = a->id,
-		.sample_period = 1,
-		/*
-		 * PERIOD: a tracepoint that hands perf a count (the runtime
-		 * of sched_stat_runtime) is one sample of that period, not
-		 * one sample per unit of it.
-		 */
-		.sample_type = PERF_SAMPLE_RAW | PERF_SAMPLE_PERIOD,
-		.disabled = 1,
-	};
 	const struct ktapvm_field *f;
 	u32 i;
 
@@ -291,7 +286,28 @@ static int tracepoint_attach(struct ktapvm_source *src,
 			return -EINVAL;
 		}
 	}
-	return perf_create(src, &attr, tracepoint_hit);
+	return 0;
+}
+
+static int tracepoint_attach(struct ktapvm_source *src,
+			     const struct ktapvm_attach *a)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.config = a->id,
+		.sample_period = 1,
+		/*
+		 * PERIOD: a tracepoint that hands perf a count (the runtime
+		 * of sched_stat_runtime) is one sample of that period, not
+		 * one sample per unit of it.
+		 */
+		.sample_type = PERF_SAMPLE_RAW | PERF_SAMPLE_PERIOD,
+		.disabled = 1,
+	};
+	int r = fields_attach(src, a);
+
+	return r ? r : perf_create(src, &attr, tracepoint_hit);
 }
 
 static int profile_attach(struct ktapvm_source *src)
@@ -307,6 +323,190 @@ static int profile_attach(struct ktapvm_source *src)
 	return perf_create(src, &attr, profile_hit);
 }
 
+/*
+ * Syscall events. The kernel's perf path for syscalls:sys_enter_NAME is a
+ * probe on the sys_enter tracepoint that fills a record and hands it to
+ * every perf counter of that syscall; this is the same with the counters
+ * left out: one probe of the session's own per direction, the sources of
+ * each syscall number on a list, the record built on the stack.
+ */
+struct ktapvm_sys_record {
+	/* struct trace_entry */
+	u16 type;
+	u8 flags;
+	u8 preempt_count;
+	s32 pid;
+	/* struct syscall_trace_enter / syscall_trace_exit */
+	s32 nr;
+	u32 pad;
+	unsigned long args[6]; /* sys_exit: args[0] is ret */
+};
+
+#define SYS_ENTER_SIZE sizeof(struct ktapvm_sys_record)
+#define SYS_EXIT_SIZE offsetof(struct ktapvm_sys_record, args[1])
+
+struct ktapvm_syscalls {
+	struct ktapvm_session *s;
+	struct tracepoint *tp;
+	struct ktapvm_source *by_nr[NR_syscalls];
+};
+
+/* What the kernel's trace_get_syscall_nr() refuses: 32-bit calls. */
+static bool sys_compat(void)
+{
+#ifdef CONFIG_COMPAT
+	return in_32bit_syscall();
+#else
+	return false;
+#endif
+}
+
+/* The events of one syscall, with sources: see sys_enter_hit(). */
+static noinline void sys_run(struct ktapvm_source *src,
+			     struct ktapvm_sys_record *rec, u32 size)
+{
+	struct ktapvm_probe_ctx pc;
+	struct ktapvm_event ev __ktapvm_noinit;
+	struct pt_regs regs __ktapvm_noinit;
+
+	rec->pid = current->pid;
+	/* Where the tracepoint fired, for stack(), as perf's path passes. */
+	perf_fetch_caller_regs(&regs);
+	for (; src; src = src->perf.sys_next) {
+		if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid,
+					src->children, &pc))
+			continue;
+		rec->type = (u16)src->id;
+		ktapvm_event_init(&ev, src->name, &regs, true);
+		decode_fields(src, (const u8 *)rec, size, &ev);
+		ktapvm_probe_run(src->s, src->probe, &ev);
+		ktapvm_probe_end(src->s, &pc);
+	}
+}
+
+/*
+ * The sources of syscall nr, or NULL: every syscall of every task comes
+ * here while the session has a probe on the direction, so the common
+ * case (nothing to do) stays small.
+ */
+static __always_inline struct ktapvm_source *
+sys_sources(struct ktapvm_syscalls *sc, long nr)
+{
+	/* Sources only change before START: not while RUNNING. */
+	if (atomic_read(&sc->s->state) != KTAPVM_STATE_RUNNING)
+		return NULL;
+	if (nr < 0 || nr >= NR_syscalls || sys_compat())
+		return NULL;
+	return READ_ONCE(sc->by_nr[nr]);
+}
+
+static void sys_enter_hit(void *data, struct pt_regs *regs, long id)
+{
+	struct ktapvm_source *src = sys_sources(data, id);
+	struct ktapvm_sys_record rec;
+
+	if (!src)
+		return;
+	rec = (struct ktapvm_sys_record){ .nr = (s32)id };
+	syscall_get_arguments(current, regs, rec.args);
+	sys_run(src, &rec, SYS_ENTER_SIZE);
+}
+
+static void sys_exit_hit(void *data, struct pt_regs *regs, long ret)
+{
+	long nr = syscall_get_nr(current, regs);
+	struct ktapvm_source *src = sys_sources(data, nr);
+	struct ktapvm_sys_record rec;
+
+	if (!src)
+		return;
+	rec = (struct ktapvm_sys_record){ .nr = (s32)nr };
+	rec.args[0] = ret;
+	sys_run(src, &rec, SYS_EXIT_SIZE);
+}
+
+struct sys_find {
+	const char *name;
+	struct tracepoint *tp;
+};
+
+static void sys_find(struct tracepoint *tp, void *priv)
+{
+	struct sys_find *f = priv;
+
+	if (!f->tp && !strcmp(tp->name, f->name))
+		f->tp = tp;
+}
+
+/* The session's probe on sys_enter (exit false) or sys_exit, made once. */
+static struct ktapvm_syscalls *sys_table(struct ktapvm_session *s, bool exit)
+{
+	struct sys_find f = { .name = exit ? "sys_exit" : "sys_enter" };
+	struct ktapvm_syscalls *sc = s->sys[exit];
+	int r;
+
+	if (sc)
+		return sc;
+	for_each_kernel_tracepoint(sys_find, &f);
+	if (!f.tp)
+		return ERR_PTR(-ENOENT);
+	sc = kzalloc(sizeof(*sc), GFP_KERNEL);
+	if (!sc)
+		return ERR_PTR(-ENOMEM);
+	sc->s = s;
+	sc->tp = f.tp;
+	r = tracepoint_probe_register(sc->tp, exit ? (void *)sys_exit_hit :
+						     (void *)sys_enter_hit, sc);
+	if (r) {
+		kfree(sc);
+		return ERR_PTR(r);
+	}
+	s->sys[exit] = sc;
+	return sc;
+}
+
+static int sys_attach(struct ktapvm_source *src, const struct ktapvm_attach *a)
+{
+	struct ktapvm_syscalls *sc;
+	struct ktapvm_source **p;
+	int r;
+
+	if (a->syscall_nr >= NR_syscalls || a->id > U16_MAX)
+		return -EINVAL;
+	r = fields_attach(src, a);
+	if (r)
+		return r;
+	sc = sys_table(src->s, src->kind == KTAPVM_EV_SYS_EXIT);
+	if (IS_ERR(sc))
+		return PTR_ERR(sc);
+	src->id = a->id;
+	/* In ATTACH order: the script's order, as on one perf counter. */
+	for (p = &sc->by_nr[a->syscall_nr]; *p; p = &(*p)->perf.sys_next)
+		;
+	WRITE_ONCE(*p, src);
+	src->s->narmed++;
+	return 0;
+}
+
+static void sys_release(struct ktapvm_session *s)
+{
+	int exit;
+
+	for (exit = 0; exit < 2; exit++)
+		if (s->sys[exit])
+			tracepoint_probe_unregister(s->sys[exit]->tp,
+				exit ? (void *)sys_exit_hit :
+				       (void *)sys_enter_hit, s->sys[exit]);
+}
+
+static void sys_free(struct ktapvm_session *s)
+{
+	kfree(s->sys[0]);
+	kfree(s->sys[1]);
+	s->sys[0] = NULL;
+	s->sys[1] = NULL;
+}
+
 /* kprobes */
 
 static int kprobe_hit(struct kprobe *kp, struct pt_regs *regs)
@@ -314,7 +514,7 @@ static int kprobe_hit(struct kprobe *kp, struct pt_regs *regs)
 	struct ktapvm_source *src = container_of(kp, struct ktapvm_source,
 						kp.kp);
 	struct ktapvm_probe_ctx pc;
-	struct ktapvm_event ev;
+	struct ktapvm_event ev __ktapvm_noinit;
 
 	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, src->children,
 				&pc))
@@ -331,7 +531,7 @@ static int kretprobe_hit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct kretprobe *rp = get_kretprobe(ri);
 	struct ktapvm_probe_ctx pc;
 	struct ktapvm_source *src;
-	struct ktapvm_event ev;
+	struct ktapvm_event ev __ktapvm_noinit;
 
 	if (!rp) /* being unregistered */
 		return 0;
@@ -411,7 +611,7 @@ static KTAPVM_UPROBE_HANDLER(uprobe_hit)
 	struct ktapvm_source *src = container_of(uc, struct ktapvm_source,
 						up.uc);
 	struct ktapvm_probe_ctx pc;
-	struct ktapvm_event ev;
+	struct ktapvm_event ev __ktapvm_noinit;
 
 	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, src->children,
 				&pc))
@@ -429,7 +629,7 @@ static KTAPVM_URETPROBE_HANDLER(uretprobe_hit)
 	struct ktapvm_source *src = container_of(uc, struct ktapvm_source,
 						up.uc);
 	struct ktapvm_probe_ctx pc;
-	struct ktapvm_event ev;
+	struct ktapvm_event ev __ktapvm_noinit;
 
 	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, src->children,
 				&pc))
@@ -485,7 +685,7 @@ static enum hrtimer_restart tick_fire(struct hrtimer *t)
 						timer);
 	struct ktapvm_session *s = src->s;
 	struct ktapvm_probe_ctx pc;
-	struct ktapvm_event ev;
+	struct ktapvm_event ev __ktapvm_noinit;
 	u64 overruns;
 
 	if (atomic_read(&s->state) != KTAPVM_STATE_RUNNING)
@@ -537,6 +737,9 @@ static unsigned int kind_uses(u32 kind)
 		return USES_PERIOD;
 	case KTAPVM_EV_PROFILE:
 		return USES_PERIOD | USES_PID;
+	case KTAPVM_EV_SYS_ENTER:
+	case KTAPVM_EV_SYS_EXIT:
+		return USES_ID | USES_FIELDS | USES_PID | USES_NR;
 	default:
 		return 0;
 	}
@@ -557,6 +760,7 @@ static int check_unused(const struct ktapvm_attach *a, unsigned int uses)
 	    (!(uses & USES_REF_CTR) && a->ref_ctr_offset) ||
 	    (!(uses & USES_FD) && a->fd) ||
 	    (!(uses & USES_FIELDS) && (a->nfields || a->fields)) ||
+	    (!(uses & USES_NR) && a->syscall_nr) || a->reserved ||
 	    (!(uses & USES_PID) && (a->flags & KTAPVM_ATTACH_PID)) ||
 	    (!(a->flags & KTAPVM_ATTACH_PID) && a->pid) ||
 	    (!(a->flags & KTAPVM_ATTACH_CPU) && a->cpu))
@@ -617,6 +821,8 @@ static void attach_free(struct ktapvm_source *src)
 	switch (src->kind) {
 	case KTAPVM_EV_TRACEPOINT:
 	case KTAPVM_EV_PROFILE:
+	case KTAPVM_EV_SYS_ENTER:
+	case KTAPVM_EV_SYS_EXIT:
 		perf_release(src);
 		kfree(src->perf.fields);
 		break;
@@ -696,6 +902,10 @@ int ktapvm_attach(struct ktapvm_session *s, const struct ktapvm_attach *a)
 		break;
 	case KTAPVM_EV_TICK:
 		r = tick_attach(src);
+		break;
+	case KTAPVM_EV_SYS_ENTER:
+	case KTAPVM_EV_SYS_EXIT:
+		r = sys_attach(src, a);
 		break;
 	}
 	if (r)
@@ -795,8 +1005,9 @@ void ktapvm_attach_release(struct ktapvm_session *s)
 	bool uprobes = false;
 
 	/* Nothing to wait for (a session that never attached anything). */
-	if (list_empty(&s->attachments))
+	if (list_empty(&s->attachments) && !s->sys[0] && !s->sys[1])
 		return;
+	sys_release(s);
 	list_for_each_entry(src, &s->attachments, node) {
 		switch (src->kind) {
 		case KTAPVM_EV_TRACEPOINT:
@@ -818,6 +1029,7 @@ void ktapvm_attach_release(struct ktapvm_session *s)
 		ktapvm_uprobe_sync();
 	/* Tracepoint handlers that found a counter before it went. */
 	tracepoint_synchronize_unregister();
+	sys_free(s);
 	list_for_each_entry_safe(src, tmp, &s->attachments, node) {
 		list_del(&src->node);
 		attach_free(src);

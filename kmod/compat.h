@@ -87,4 +87,15 @@ static inline void ktapvm_uprobe_sync(void)
 #endif
 }
 
+/*
+ * Locals a probe path fills before reading (its struct ktapvm_event, a
+ * pt_regs for perf_fetch_caller_regs): kernels built with
+ * CONFIG_INIT_STACK_ALL_ZERO would clear some 360 bytes per event first.
+ */
+#if __has_attribute(__uninitialized__)
+#define __ktapvm_noinit __attribute__((__uninitialized__))
+#else
+#define __ktapvm_noinit
+#endif
+
 #endif /* KTAPVM_COMPAT_H */

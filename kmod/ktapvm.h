@@ -9,11 +9,15 @@
 #define KTAPVM_H
 
 #include <linux/atomic.h>
+#include <linux/cred.h>
+#include <linux/hardirq.h>
 #include <linux/irq_work.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/pid.h>
+#include <linux/percpu.h>
 #include <linux/poll.h>
+#include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -87,6 +91,8 @@ struct ktapvm_session {
 	bool quiet; /* output dropped: main of a restored session */
 
 	struct list_head attachments;
+	/* SYS_ENTER, SYS_EXIT sources by syscall number (attach.c) */
+	struct ktapvm_syscalls *sys[2];
 	unsigned int nattach;
 	unsigned int narmed; /* kernel objects in the attachments */
 
@@ -147,26 +153,103 @@ struct ktapvm_event {
 };
 
 extern const struct kp_host_ops ktapvm_host_ops;
-/* Fill ev's task words and host hooks (arguments are the caller's). */
-void ktapvm_event_init(struct ktapvm_event *ev, const char *name,
-		       struct pt_regs *regs, bool task);
+/* kp_event.str_field of every event (run.c). */
+long ktapvm_host_str_field(const struct kp_event *kev, int field, char *buf,
+			   kp_size_t size);
+
+/*
+ * Fill ev's task words and host hooks (arguments are the caller's).
+ * Inline, as ktapvm_probe_begin() and _end(): they run on every event.
+ */
+static __always_inline void
+ktapvm_event_init(struct ktapvm_event *ev, const char *name,
+		  struct pt_regs *regs, bool task)
+{
+	struct kp_event *kev = &ev->kev;
+
+	ev->name = name;
+	ev->regs = regs;
+	ev->task = task;
+	ev->raw = NULL;
+	/* Global ids, as the kernel's own trace output shows them. */
+	kev->pid = task ? current->tgid : 0;
+	kev->tid = task ? current->pid : 0;
+	kev->uid = task ? __kuid_val(current_uid()) : 0;
+	kev->cpu = smp_processor_id();
+	kev->nargs = 0;
+	kev->strargs = 0;
+	kev->has_retval = 0;
+	kev->str_field = ktapvm_host_str_field;
+	kev->data = NULL;
+}
+
 /*
  * Probe context. begin: false when the event is not for this session now
  * (state, pid, cpu) or must be dropped (recursion, contention: counted);
  * true with interrupts off and the VM lock held. run: the probe's handler.
- * end: after a true begin.
+ * end: after a true begin. See run.c for the scheme.
  */
 struct ktapvm_probe_ctx {
 	unsigned long flags;
 	int level;
 };
 
-bool ktapvm_probe_begin(struct ktapvm_session *s, int cpu,
-			const struct pid *tgid, bool children,
-			struct ktapvm_probe_ctx *pc);
+/* Handlers running on this CPU, per context level, all sessions. */
+struct ktapvm_nesting {
+	unsigned int depth[4]; /* by interrupt_context_level() */
+};
+
+DECLARE_PER_CPU(struct ktapvm_nesting, ktapvm_nesting);
+
+/* Whether current descends from process tgid (run.c). */
+bool ktapvm_descends_from(const struct pid *tgid);
+
+static __always_inline bool
+ktapvm_probe_begin(struct ktapvm_session *s, int cpu, const struct pid *tgid,
+		   bool children, struct ktapvm_probe_ctx *pc)
+{
+	struct ktapvm_nesting *nest;
+
+	if (atomic_read(&s->state) != KTAPVM_STATE_RUNNING)
+		return false;
+	if (tgid && task_tgid(current) != tgid &&
+	    !(children && ktapvm_descends_from(tgid)))
+		return false;
+	local_irq_save(pc->flags);
+	if (cpu >= 0 && smp_processor_id() != cpu)
+		goto out_irq;
+	pc->level = interrupt_context_level();
+	nest = this_cpu_ptr(&ktapvm_nesting);
+	if (nest->depth[pc->level]++) {
+		this_cpu_inc(s->pcpu->drop_recursion);
+		goto out_nest;
+	}
+	if (!raw_spin_trylock(&s->vm_lock)) {
+		this_cpu_inc(s->pcpu->drop_contention);
+		goto out_nest;
+	}
+	/* It may have ended while this CPU waited for nothing. */
+	if (atomic_read(&s->state) == KTAPVM_STATE_RUNNING)
+		return true;
+	raw_spin_unlock(&s->vm_lock);
+out_nest:
+	nest->depth[pc->level]--;
+out_irq:
+	local_irq_restore(pc->flags);
+	return false;
+}
+
 void ktapvm_probe_run(struct ktapvm_session *s, unsigned int probe,
 		      struct ktapvm_event *ev);
-void ktapvm_probe_end(struct ktapvm_session *s, struct ktapvm_probe_ctx *pc);
+
+static __always_inline void
+ktapvm_probe_end(struct ktapvm_session *s, struct ktapvm_probe_ctx *pc)
+{
+	raw_spin_unlock(&s->vm_lock);
+	this_cpu_ptr(&ktapvm_nesting)->depth[pc->level]--;
+	local_irq_restore(pc->flags);
+}
+
 /*
  * Process context, no probe armed (START, STOP): run main or trace_end
  * and account for its result. Returns the VM's KP_* result.

@@ -49,11 +49,7 @@
 /* read_string(): bytes copied at a time, never across a page. */
 #define KTAPVM_READ_CHUNK 64
 
-struct ktapvm_nesting {
-	unsigned int depth[4]; /* by interrupt_context_level() */
-};
-
-static DEFINE_PER_CPU(struct ktapvm_nesting, ktapvm_nesting);
+DEFINE_PER_CPU(struct ktapvm_nesting, ktapvm_nesting);
 
 static void session_write(struct ktapvm_session *s, const char *buf,
 			  size_t len)
@@ -98,7 +94,7 @@ static void vm_stopped(struct ktapvm_session *s, int r)
  * signal struct, stay valid for the grace period. Bounded: a chain
  * longer than that is not followed to its end.
  */
-static bool descends_from(const struct pid *tgid)
+bool ktapvm_descends_from(const struct pid *tgid)
 {
 	struct task_struct *t = current, *p;
 	unsigned int depth;
@@ -116,48 +112,6 @@ static bool descends_from(const struct pid *tgid)
 	}
 	rcu_read_unlock();
 	return r;
-}
-
-bool ktapvm_probe_begin(struct ktapvm_session *s, int cpu,
-			const struct pid *tgid, bool children,
-			struct ktapvm_probe_ctx *pc)
-{
-	struct ktapvm_nesting *nest;
-
-	if (atomic_read(&s->state) != KTAPVM_STATE_RUNNING)
-		return false;
-	if (tgid && task_tgid(current) != tgid &&
-	    !(children && descends_from(tgid)))
-		return false;
-	local_irq_save(pc->flags);
-	if (cpu >= 0 && smp_processor_id() != cpu)
-		goto out_irq;
-	pc->level = interrupt_context_level();
-	nest = this_cpu_ptr(&ktapvm_nesting);
-	if (nest->depth[pc->level]++) {
-		this_cpu_inc(s->pcpu->drop_recursion);
-		goto out_nest;
-	}
-	if (!raw_spin_trylock(&s->vm_lock)) {
-		this_cpu_inc(s->pcpu->drop_contention);
-		goto out_nest;
-	}
-	/* It may have ended while this CPU waited for nothing. */
-	if (atomic_read(&s->state) == KTAPVM_STATE_RUNNING)
-		return true;
-	raw_spin_unlock(&s->vm_lock);
-out_nest:
-	nest->depth[pc->level]--;
-out_irq:
-	local_irq_restore(pc->flags);
-	return false;
-}
-
-void ktapvm_probe_end(struct ktapvm_session *s, struct ktapvm_probe_ctx *pc)
-{
-	raw_spin_unlock(&s->vm_lock);
-	this_cpu_ptr(&ktapvm_nesting)->depth[pc->level]--;
-	local_irq_restore(pc->flags);
 }
 
 /*
@@ -222,7 +176,7 @@ int ktapvm_run_end(struct ktapvm_session *s)
 
 /* The VM's host services */
 
-static long host_str_field(const struct kp_event *kev, int field, char *buf,
+long ktapvm_host_str_field(const struct kp_event *kev, int field, char *buf,
 			   kp_size_t size)
 {
 	const struct ktapvm_event *ev =
@@ -257,27 +211,6 @@ static long host_str_field(const struct kp_event *kev, int field, char *buf,
 	n = min_t(size_t, n, size);
 	memcpy(buf, str, n);
 	return n;
-}
-
-void ktapvm_event_init(struct ktapvm_event *ev, const char *name,
-		       struct pt_regs *regs, bool task)
-{
-	struct kp_event *kev = &ev->kev;
-
-	ev->name = name;
-	ev->regs = regs;
-	ev->task = task;
-	ev->raw = NULL;
-	/* Global ids, as the kernel's own trace output shows them. */
-	kev->pid = task ? current->tgid : 0;
-	kev->tid = task ? current->pid : 0;
-	kev->uid = task ? __kuid_val(current_uid()) : 0;
-	kev->cpu = smp_processor_id();
-	kev->nargs = 0;
-	kev->strargs = 0;
-	kev->has_retval = 0;
-	kev->str_field = host_str_field;
-	kev->data = NULL;
 }
 
 static void host_write(void *host, const char *buf, kp_size_t len)

@@ -23,6 +23,7 @@
 #include "engine_util.h"
 #include "engines.h"
 #include "macro.h"
+#include "syscalls.h"
 #include "tpevent.h"
 
 /* After the target exits, its last events still arrive for a moment. */
@@ -110,6 +111,35 @@ static bool ek_has(const struct engine_session *es, int kind)
 	return es->ver.features & (1ull << kind);
 }
 
+/*
+ * syscalls:sys_enter_NAME / sys_exit_NAME of a known number go through the
+ * module's own sys_enter/sys_exit probe (KTAPVM_EV_SYS_*) where it has one:
+ * no perf counter per event and CPU.
+ */
+static void ek_syscall_kind(const struct engine_session *es,
+			    struct ktapvm_attach *a, const char *sys,
+			    const char *name)
+{
+	static const char enter[] = "sys_enter_", exit_[] = "sys_exit_";
+	int kind, nr;
+
+	if (strcmp(sys, "syscalls"))
+		return;
+	if (!strncmp(name, enter, strlen(enter))) {
+		kind = KTAPVM_EV_SYS_ENTER;
+		nr = syscalls_nr(name + strlen(enter));
+	} else if (!strncmp(name, exit_, strlen(exit_))) {
+		kind = KTAPVM_EV_SYS_EXIT;
+		nr = syscalls_nr(name + strlen(exit_));
+	} else {
+		return;
+	}
+	if (nr < 0 || !ek_has(es, kind))
+		return;
+	a->kind = (uint32_t)kind;
+	a->syscall_nr = (uint32_t)nr;
+}
+
 static int ek_attach_tracepoint(void *ctx, const char *sys, const char *name)
 {
 	struct ek_resolve *c = ctx;
@@ -168,6 +198,7 @@ static int ek_attach_tracepoint(void *ctx, const char *sys, const char *name)
 	a.nfields = (uint32_t)n;
 	a.fields = (uintptr_t)fields;
 	a.name = (uintptr_t)tev->name;
+	ek_syscall_kind(es, &a, sys, name);
 	ek_target(es, &a, true);
 	snprintf(what, sizeof(what), "%s:%s", sys, name);
 	return ek_attach(es, &a, what, c->err, c->errlen);

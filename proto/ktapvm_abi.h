@@ -56,6 +56,13 @@
 #define KTAPVM_EV_URETPROBE 5
 #define KTAPVM_EV_TICK 6
 #define KTAPVM_EV_PROFILE 7
+/*
+ * syscalls:sys_enter_NAME / sys_exit_NAME without perf: the module's own
+ * probe on the kernel's sys_enter / sys_exit tracepoints, one per session
+ * and direction, dispatching on the syscall number.
+ */
+#define KTAPVM_EV_SYS_ENTER 8
+#define KTAPVM_EV_SYS_EXIT 9
 
 /* Other features. */
 #define KTAPVM_FEAT_KERNEL_READ (1ull << 32) /* kernel_string() (no lockdown) */
@@ -191,6 +198,15 @@ struct ktapvm_field {
  *               pid, tid and uid read 0, execname nil, as in the user
  *               engine)
  *   PROFILE     period_ns: a cpu-clock sample on every CPU (or cpu)
+ *   SYS_ENTER   syscall_nr, id, nfields + fields: the events of
+ *   SYS_EXIT    syscalls:sys_enter_NAME (sys_exit_NAME) of that number
+ *               (64-bit calls; 32-bit ones are not these events, as for
+ *               the kernel's own). The module builds the record the
+ *               kernel's perf path would: struct trace_entry (common_type
+ *               = id, common_pid), int __syscall_nr at 8, then at 16 the
+ *               six arguments (unsigned long each) or long ret; fields
+ *               index it as for TRACEPOINT. No perf counter: attaching
+ *               all of syscalls:* costs one tracepoint probe.
  * name: the text of `probename` for these events (NUL-terminated, or 0
  * for nil). pid (KTAPVM_ATTACH_PID): a process id in the caller's pid
  * namespace; events of its threads only, or with KTAPVM_ATTACH_CHILDREN
@@ -213,8 +229,11 @@ struct ktapvm_attach {
 	__s32 fd;
 	__u32 nfields;
 	__u64 fields; /* pointer to struct ktapvm_field[nfields] */
+	__u32 syscall_nr; /* SYS_ENTER, SYS_EXIT */
+	__u32 reserved; /* zero */
 };
 #define KTAPVM_ATTACH_SIZE_VER0 88
+#define KTAPVM_ATTACH_SIZE_VER1 96 /* syscall_nr */
 
 /*
  * START: run the script's main (top-level statements) in the caller's

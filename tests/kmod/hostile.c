@@ -375,6 +375,28 @@ static void attach_checks(int fd)
 	a.cpu = 0;
 	a.pid = 0x7ffffff0;
 	EXPECT(ESRCH, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
+	BAD_ATTACH(EINVAL, syscall_nr, 39); /* not a syscall kind */
+	BAD_ATTACH(EINVAL, reserved, 1);
+
+	good = (struct ktapvm_attach){ .size = sizeof(a),
+				       .kind = KTAPVM_EV_SYS_ENTER,
+				       .probe = 0, .id = 1, .syscall_nr = 39 };
+	BAD_ATTACH(EINVAL, syscall_nr, 100000);
+	BAD_ATTACH(EINVAL, syscall_nr, 0xffffffff);
+	BAD_ATTACH(EINVAL, id, 0x10000); /* not a common_type */
+	BAD_ATTACH(EINVAL, symbol, (uintptr_t)"getpid");
+	BAD_ATTACH(EINVAL, reserved, 1);
+	a = good;
+	a.nfields = 1;
+	a.fields = 8;
+	EXPECT(EFAULT, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
+	a = good;
+	a.kind = KTAPVM_EV_SYS_EXIT;
+	a.nfields = 1;
+	a.fields = (uintptr_t)fields;
+	fields[0].size = 3;
+	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
+	fields[0].size = 4;
 
 	good = (struct ktapvm_attach){ .size = sizeof(a),
 				       .kind = KTAPVM_EV_KPROBE, .probe = 0,

@@ -141,6 +141,22 @@ krun syscalls syscalls.kp -- sh -c "$T open 5 /tmp/ktap-marker; $T open 3 /tmp/k
 expect_status 0
 expect_out '^marker 5 enoent 3 bad 0$'
 
+# syscalls:* through the module's own sys_enter/sys_exit probes (no perf
+# counter per event): every syscall event armed at once and counted under
+# its own name, a second probe on one of them runs too, the exit event
+# reads the return value, and -p keeps every other process out.
+krun syscalls_all -e 'var s = {}
+var ppid = 0
+trace syscalls:* { s[probename] += 1 }
+trace syscalls:sys_enter_getppid { s["second"] += 1 }
+trace syscalls:sys_exit_getppid { ppid = arg1 }
+trace_end {
+	printf("enter %d exit %d second %d ppid %s\n", s["sys_enter_getppid"],
+	       s["sys_exit_getppid"], s["second"], ppid > 1)
+}' -- $T ppid 1234
+expect_status 0
+expect_out '^enter 1234 exit 1234 second 1234 ppid true$'
+
 krun kprobe kprobe.kp -- $T open 3 /tmp/ktap-missing
 expect_status 0
 expect_out '^calls 3 enoent 3 comm [01]$'
