@@ -181,6 +181,7 @@ ktapvm_event_init(struct ktapvm_event *ev, const char *name,
 	kev->has_retval = 0;
 	kev->str_field = ktapvm_host_str_field;
 	kev->data = NULL;
+	kev->name_key = name; /* the source's own copy: one per source */
 }
 
 /*

@@ -160,6 +160,9 @@ bool eu_run_probe(struct engine_session *es, unsigned int probe)
 	int r;
 
 	es->nevents_run++;
+	/* The text eu_str_field() gives for probename (a stable pointer). */
+	es->kev.name_key = es->cur.ev ? (const void *)es->cur.ev->name :
+					(const void *)es->cur.timer_name;
 	r = kp_vm_run_probe(es->vm, probe, &es->kev);
 	if (kp_likely(r == KP_OK))
 		return true;

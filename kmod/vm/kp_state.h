@@ -96,6 +96,7 @@ struct kp_vm {
 	/* The current run. */
 	const struct kp_event *ev; /* NULL outside a handler */
 	struct kp_value evstr[KP_EVSTR_COUNT];
+	const void *evname_key; /* kp_event.name_key of evstr's probename */
 	struct kp_value bires[KP_MAX_BI_RESULTS];
 	kp_u32 budget; /* left in this invocation */
 	kp_u64 time_budget_ns; /* per probe invocation; 0: none */

@@ -21,8 +21,16 @@ static inline struct kp_str *kp_str_newz(struct kp_vm *vm, const char *s)
 	return kp_str_new(vm, s, kp_strlen(s));
 }
 
+/* A long string's hash, computed on first use. */
+kp_u32 kp_str_hash_long(struct kp_vm *vm, struct kp_str *s);
+
 /* Content hash (computed once for long strings). */
-kp_u32 kp_str_hash(struct kp_vm *vm, struct kp_str *s);
+static inline kp_u32 kp_str_hash(struct kp_vm *vm, struct kp_str *s)
+{
+	if (kp_unlikely(s->islong && !s->hashed))
+		return kp_str_hash_long(vm, s);
+	return s->hash;
+}
 
 static inline int kp_str_eq(const struct kp_str *a, const struct kp_str *b)
 {

@@ -113,12 +113,10 @@ struct kp_str *kp_str_new(struct kp_vm *vm, const char *s, kp_size_t len)
 	return ts;
 }
 
-kp_u32 kp_str_hash(struct kp_vm *vm, struct kp_str *s)
+kp_u32 kp_str_hash_long(struct kp_vm *vm, struct kp_str *s)
 {
-	if (s->islong && !s->hashed) {
-		s->hash = str_hash(s->data, s->len, vm->seed);
-		s->hashed = 1;
-	}
+	s->hash = str_hash(s->data, s->len, vm->seed);
+	s->hashed = 1;
 	return s->hash;
 }
 

@@ -29,12 +29,12 @@
 
 const struct kp_value kp_nilvalue = { .tt = KP_TNIL };
 
-static kp_u32 mix(kp_u64 x)
+static inline kp_u32 mix(kp_u64 x)
 {
 	return (kp_u32)((x * 0x9e3779b97f4a7c15ull) >> 32);
 }
 
-static kp_u32 key_hash(struct kp_vm *vm, const struct kp_value *k)
+static inline kp_u32 key_hash(struct kp_vm *vm, const struct kp_value *k)
 {
 	switch (k->tt) {
 	case KP_TSTR:

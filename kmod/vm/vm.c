@@ -309,6 +309,8 @@ static int event_word(struct kp_vm *vm, struct kp_value *ra,
 					return KP_ERROR;
 				kp_setstr(cache, s);
 			}
+			if (field == KP_EV_PROBENAME)
+				vm->evname_key = ev->name_key;
 		}
 		if (cache->tt == KP_TSTR)
 			*ra = *cache;
@@ -890,7 +892,8 @@ time_out:
 }
 
 /* Run cl as an invocation of its own: fresh budget, result in stack[0]. */
-static int run_closure(struct kp_vm *vm, struct kp_closure *cl)
+static inline __attribute__((always_inline)) int
+run_closure(struct kp_vm *vm, struct kp_closure *cl)
 {
 	vm->depth = 0;
 	vm->top = 0;
@@ -913,14 +916,22 @@ static int not_loaded(struct kp_vm *vm)
 	return unwind(vm, KP_ERROR);
 }
 
-/* The event words read the cache of this event only. */
+/*
+ * The event words read the cache of this event only, but for a probename
+ * whose name_key says it is the text the cache holds. Values cached stay
+ * (marked by the collector) until the next event replaces them.
+ */
 static void set_event(struct kp_vm *vm, const struct kp_event *ev)
 {
 	kp_u32 j;
 
 	vm->ev = ev;
+	if (!ev)
+		return;
 	for (j = 0; j < KP_EVSTR_COUNT; j++)
-		kp_setnil(&vm->evstr[j]);
+		if (j != KP_EV_PROBENAME - KP_EV_EXECNAME || !ev->name_key ||
+		    ev->name_key != vm->evname_key)
+			kp_setnil(&vm->evstr[j]);
 }
 
 int kp_vm_run_main(struct kp_vm *vm)
@@ -961,7 +972,9 @@ int kp_vm_run_probe(struct kp_vm *vm, unsigned int probe,
 		ret = run_closure(vm, p->handler);
 	vm->timed = 0;
 	set_event(vm, NULL);
-	kp_vm_flush(vm);
+	/* Most handlers print nothing: no call for them. */
+	if (vm->out.len || vm->out.cap > 4 * KP_OUT_FLUSH)
+		kp_vm_flush(vm);
 	return ret;
 }
 

@@ -68,6 +68,12 @@ struct kp_event {
 	long (*str_field)(const struct kp_event *ev, int field, char *buf,
 			  kp_size_t size);
 	void *data; /* for str_field */
+	/*
+	 * Optional: the same non-NULL key on two events of a session says
+	 * their probename is the same text, so the VM keeps the string it
+	 * made for the first (an engine's own per-event-source pointer).
+	 */
+	const void *name_key;
 };
 
 struct kp_vm_config {

@@ -576,6 +576,71 @@ static void test_probes(void)
 	tvm_close(&t);
 }
 
+/* probename as ev->data says, counting the engine's calls. */
+static int name_fetches;
+
+static long ev_name(const struct kp_event *ev, int field, char *buf,
+		    kp_size_t size)
+{
+	const char *s = ev->data;
+
+	if (field != KP_EV_PROBENAME)
+		return -1;
+	name_fetches++;
+	memcpy(buf, s, strlen(s));
+	return (long)strlen(s);
+}
+
+/*
+ * kp_event.name_key: events with the same key reuse the probename string
+ * of the first; another key, or none, fetches it again.
+ */
+static void test_probename_key(void)
+{
+	struct ta_chunk c = {
+		.nglobals = 1, .globals = { "arg" },
+		.nfuncs = 2,
+		.f = {
+			{ .name = "main", .framesize = 1, .ncode = 1,
+			  .code = { ABC(RETURN, 0, 1, 0) } },
+			/* handler: print(probename, probename) */
+			{ .name = "handler", .framesize = 3, .ncode = 5,
+			  .code = { ABX(BUILTIN, 0, KP_BI_PRINT),
+				    ABC(EVENT, 1, KP_EV_PROBENAME, 0),
+				    ABC(EVENT, 2, KP_EV_PROBENAME, 0),
+				    ABC(CALL, 0, 3, 1), ABC(RETURN, 0, 1, 0) } },
+		},
+		.nprobes = 1,
+		.p = { { KP_PROBE_TRACE, 1, 0, 1, 0, "a,b" } },
+	};
+	static const int key_a, key_b;
+	struct kp_event ev = { .str_field = ev_name };
+	struct {
+		const void *key;
+		const char *name;
+		int fetches; /* after the event */
+	} steps[] = {
+		{ &key_a, "a", 1 }, { &key_a, "a", 1 }, { &key_b, "b", 2 },
+		{ NULL, "c", 3 },   { NULL, "c", 4 },	{ &key_a, "a", 5 },
+		{ &key_a, "a", 5 },
+	};
+	struct tvm t;
+	size_t i;
+
+	CHECK(tvm_open(&t, ARENA, 0, 0) == 0);
+	CHECK(tvm_load(&t, &c) == 0);
+	CHECK(kp_vm_run_main(t.vm) == KP_OK);
+	name_fetches = 0;
+	for (i = 0; i < KP_ARRAY_SIZE(steps); i++) {
+		ev.name_key = steps[i].key;
+		ev.data = (void *)steps[i].name;
+		CHECK(kp_vm_run_probe(t.vm, 0, &ev) == KP_OK);
+		CHECK(name_fetches == steps[i].fetches);
+	}
+	CHECK_OUT(&t, "a\ta\na\ta\nb\tb\nc\tc\nc\tc\na\ta\na\ta\n");
+	tvm_close(&t);
+}
+
 /* exit() in main: the rest of main does not run; trace_end does. */
 static void test_exit_in_main(void)
 {
@@ -684,6 +749,7 @@ int main(void)
 	test_printf();
 	test_print_hist();
 	test_probes();
+	test_probename_key();
 	test_exit_in_main();
 	test_dump();
 	return unit_done("vm");
