@@ -22,6 +22,10 @@
 /* The halves of a callchain a probe may ask for: stack(), ustack(). */
 #define EU_STACK_KERNEL 1
 #define EU_STACK_USER 2
+#define EU_STACK_MASK (EU_STACK_KERNEL | EU_STACK_USER)
+/* Beside them in probe_stack: the probe reads arg1..arg9 (a uprobe's
+ * registers; one that does not gets records without them). */
+#define EU_READS_ARGS 4
 #define EU_MAX_SYSCALL_ARGS 6
 
 /* Where argN lives in an event's raw record. */
@@ -163,7 +167,7 @@ struct engine_session {
 	struct trace_seq seq;
 	struct eu_uprobes *uprobes; /* engine_user_uprobe.c, or NULL */
 	/* stack(), ustack() (engine_user_stack.c) */
-	uint8_t *probe_stack; /* per probe: EU_STACK_* it may call */
+	uint8_t *probe_stack; /* per probe: EU_STACK_* it may call, EU_READS_ARGS */
 	/* EU_STACK_* some probe needs; ring samples then have
 	 * PERF_SAMPLE_CALLCHAIN */
 	uint8_t callchains;
@@ -326,6 +330,9 @@ int eu_stack_scan(struct engine_session *es, const void *chunk, size_t len);
 /* EU_STACK_* the probes may ask for. */
 unsigned int eu_stack_need(const struct engine_session *es,
 			   const unsigned int *probes, unsigned int n);
+/* Whether one of the probes may read arg1..arg9. */
+bool eu_probes_read_args(const struct engine_session *es,
+			 const unsigned int *probes, unsigned int n);
 /* After they resolve: what each event's and profile's samples carry. */
 void eu_stack_events(struct engine_session *es);
 /* Ask for the halves need names (every ring event: see there). */

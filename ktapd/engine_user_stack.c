@@ -34,7 +34,10 @@ static void *scan_alloc(void *ctx, kp_size_t size)
 	return a->p[a->n] ? a->p[a->n++] : NULL;
 }
 
-/* EU_STACK_* for the stack()/ustack() calls in f's code. */
+/*
+ * EU_STACK_* for the stack()/ustack() calls in f's code, EU_READS_ARGS
+ * for its reads of arg1..arg9 (event words are constant operands).
+ */
 static unsigned int func_uses(const struct kp_fview *f)
 {
 	unsigned int uses = 0;
@@ -42,6 +45,9 @@ static unsigned int func_uses(const struct kp_fview *f)
 
 	for (pc = 0; pc < f->ncode; pc++) {
 		i = kp_fview_insn(f, pc);
+		if (KP_GET_OP(i) == KP_OP_EVENT && KP_GET_B(i) >= KP_EV_ARG1 &&
+		    KP_GET_B(i) <= KP_EV_ARG9)
+			uses |= EU_READS_ARGS;
 		if (KP_GET_OP(i) != KP_OP_BUILTIN)
 			continue;
 		if (KP_GET_BX(i) == KP_BI_STACK)
@@ -84,7 +90,7 @@ static void scan_view(struct engine_session *es,
 	for (p = 0; p < v->nprobes; p++) {
 		es->probe_stack[p] |= (uint8_t)everywhere;
 		if (v->probes[p].kind != KP_PROBE_END)
-			es->callchains |= es->probe_stack[p];
+			es->callchains |= es->probe_stack[p] & EU_STACK_MASK;
 	}
 }
 
@@ -121,7 +127,18 @@ unsigned int eu_stack_need(const struct engine_session *es,
 
 	for (i = 0; i < n; i++)
 		need |= es->probe_stack[probes[i]];
-	return need;
+	return need & EU_STACK_MASK;
+}
+
+bool eu_probes_read_args(const struct engine_session *es,
+			 const unsigned int *probes, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (es->probe_stack[probes[i]] & EU_READS_ARGS)
+			return true;
+	return false;
 }
 
 void eu_stack_events(struct engine_session *es)
@@ -142,7 +159,8 @@ void eu_stack_events(struct engine_session *es)
 				ev->stack |= ev->demux[nr]->stack;
 	}
 	for (i = 0; i < es->nprofiles; i++)
-		es->profiles[i].stack = es->probe_stack[es->profiles[i].probe];
+		es->profiles[i].stack = es->probe_stack[es->profiles[i].probe] &
+					EU_STACK_MASK;
 }
 
 /*

@@ -52,6 +52,7 @@ static const int call_regs[] = {PERF_REG_X86_DI, PERF_REG_X86_SI,
 	 REG_BIT(PERF_REG_X86_DX) | REG_BIT(PERF_REG_X86_CX) | \
 	 REG_BIT(PERF_REG_X86_R8) | REG_BIT(PERF_REG_X86_R9))
 #define RETURN_REGS REG_BIT(PERF_REG_X86_AX)
+#define TRIMMED_REGS REG_BIT(PERF_REG_X86_IP)
 /* An SDT operand may name any general register. */
 #define ALL_REGS (0x1ffull | (0xffull << PERF_REG_X86_R8))
 
@@ -695,6 +696,25 @@ static void uprobe_attr(const struct eu_uprobes *u, const struct eu_uprobe *up,
 	attr->config2 = up->offset;		       /* probe_offset */
 }
 
+/*
+ * An entry probe none of whose handlers reads arg1..arg9 records only
+ * the instruction pointer (perf refuses an empty register mask): 40
+ * bytes less for every hit. Idempotent, before anything opens.
+ */
+static void trim_regs(struct engine_session *es)
+{
+	struct eu_uprobes *u = es->uprobes;
+	struct eu_uprobe *up;
+	unsigned int i;
+
+	for (i = 0; u && i < u->n; i++) {
+		up = u->ups[i];
+		if (!up->ret && !up->sdt &&
+		    !eu_probes_read_args(es, up->probes, up->nprobes))
+			up->regs = TRIMMED_REGS;
+	}
+}
+
 static int open_one(struct engine_session *es, struct eu_uprobe *up, pid_t tid,
 		    unsigned int ri, char *err, size_t errlen)
 {
@@ -748,6 +768,7 @@ int eu_uprobe_open(struct engine_session *es, pid_t tid, unsigned int ri,
 	unsigned int i;
 	int r;
 
+	trim_regs(es);
 	for (i = 0; u && i < u->n; i++) {
 		if (u->ups[i]->bpf)
 			continue;
@@ -796,6 +817,7 @@ int eu_uprobe_bpf_open(struct engine_session *es, int cpu, char *err,
 	char what[512];
 	int prog, r;
 
+	trim_regs(es);
 	for (i = 0; u && i < u->n; i++) {
 		struct eu_uprobe *up = u->ups[i];
 		struct eu_bpf_uprobe bu = {.id = BPF_ID_FLAG | i,
