@@ -155,10 +155,32 @@ static void vm_stopped(struct engine_session *es, int r)
 	uv_timer_start(&es->end_timer, on_end_timer, 0, 0);
 }
 
+/* Hits counted in the kernel, before the VM does anything else. */
+static void fold(struct engine_session *es)
+{
+	if (es->ncounted && es->bpf && es->state == EU_RUNNING)
+		eu_uprobe_fold(es);
+}
+
+bool eu_run_counted(struct engine_session *es, unsigned int probe,
+		    uint64_t runs)
+{
+	int r;
+
+	es->nevents_run += runs;
+	r = kp_vm_run_counted(es->vm, probe, runs);
+	if (kp_likely(r == KP_OK))
+		return true;
+	vm_stopped(es, r);
+	return false;
+}
+
 bool eu_run_probe(struct engine_session *es, unsigned int probe)
 {
 	int r;
 
+	if (kp_unlikely(es->ncounted))
+		fold(es);
 	es->nevents_run++;
 	/* The text eu_str_field() gives for probename (a stable pointer). */
 	es->kev.name_key = es->cur.ev ? (const void *)es->cur.ev->name :
@@ -231,6 +253,7 @@ static void disarm(struct engine_session *es, bool drain_rings)
 	}
 	if (drain_rings)
 		drain(es, SIZE_MAX);
+	fold(es);
 	if (es->nfds)
 		eu_perf_release(es);
 }
@@ -714,6 +737,7 @@ static void eu_stats(struct engine_session *es, struct engine_stats *st)
 {
 	struct kp_mem_stats ms;
 
+	fold(es);
 	kp_vm_mem_stats(es->vm, &ms);
 	*st = (struct engine_stats){
 		.events = es->nevents_run,
@@ -747,6 +771,7 @@ static int eu_dump_json(struct engine_session *es, char **json, size_t *len)
 	struct dump_ctx d = { .first = true };
 	int r;
 
+	fold(es);
 	d.f = open_memstream(json, len);
 	if (!d.f)
 		return -ENOMEM;
@@ -776,6 +801,7 @@ static int eu_snapshot(struct engine_session *es, void **buf, size_t *len)
 	FILE *f = open_memstream(&p, len);
 	int r;
 
+	fold(es);
 	if (!f)
 		return -ENOMEM;
 	r = kp_vm_snapshot(es->vm, snapshot_emit, f);

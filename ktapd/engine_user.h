@@ -216,6 +216,8 @@ struct engine_session {
 	bool freeing;
 
 	uint64_t nevents_run, lost, dropped, cpu_ns;
+	/* uprobes whose hits BPF counts (eu_uprobe_fold() applies them) */
+	unsigned int ncounted;
 	uint32_t narmed; /* perf events and timers armed */
 };
 
@@ -315,6 +317,15 @@ bool eu_uprobe_sample(struct engine_session *es, const unsigned char *p,
  * take stacks: its records carry none), attached once es->bpf is made;
  * reset puts them back on perf samples. */
 unsigned int eu_uprobe_bpf_count(const struct engine_session *es);
+/*
+ * Pick the BPF-path uprobes whose every probe is a counter
+ * (kp_vm_probe_counter): their programs count hits instead of writing
+ * records. Returns how many (the counters the BPF map needs).
+ */
+unsigned int eu_uprobe_bpf_counters(struct engine_session *es);
+/* Apply the hits counted since the last call (engine_user.c folds them
+ * before the VM runs anything else). */
+void eu_uprobe_fold(struct engine_session *es);
 int eu_uprobe_bpf_open(struct engine_session *es, int cpu, char *err,
 		       size_t errlen);
 void eu_uprobe_bpf_reset(struct engine_session *es);
@@ -383,6 +394,14 @@ int eu_bpf_uprobe_prog(struct engine_session *es,
 		       const struct eu_bpf_uprobe *u, const char *name,
 		       char *err, size_t errlen);
 /*
+ * A counted uprobe's program: it adds 1 to counter k (per CPU, in the
+ * control map) and writes no record; eu_bpf_counter_read() sums k.
+ */
+int eu_bpf_counter_prog(struct engine_session *es, unsigned int k,
+			const char *name, char *err, size_t errlen);
+uint64_t eu_bpf_counter_read(const struct engine_session *es,
+			     unsigned int k);
+/*
  * Open the event attr describes (type and config set) on cpu, kept with
  * the session's, and attach prog to it; what names it in messages.
  */
@@ -395,6 +414,9 @@ int eu_bpf_attach(struct engine_session *es, struct perf_event_attr *attr,
  * es->cur; false once the VM said stop.
  */
 bool eu_run_probe(struct engine_session *es, unsigned int probe);
+/* As `runs` runs of counter probe `probe` (kp_vm_run_counted). */
+bool eu_run_counted(struct engine_session *es, unsigned int probe,
+		    uint64_t runs);
 void eu_run_probes(struct engine_session *es, const struct eu_event *ev);
 
 #endif /* KTAPD_ENGINE_USER_H */

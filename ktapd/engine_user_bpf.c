@@ -81,6 +81,11 @@ struct eu_bpf {
 	unsigned int nprogs;
 	size_t bitmap_bytes;
 	unsigned int nbitmaps;
+	/* Counted uprobes (eu_bpf_counter_prog): in the ctl value from
+	 * counter_off, a row of ncounters u64 per CPU slot (the CPU number
+	 * masked by nslots - 1: slots may be shared, the adds are atomic). */
+	unsigned int ncounters, nslots;
+	uint32_t counter_off, counter_row;
 };
 
 static int sys_bpf(enum bpf_cmd cmd, union bpf_attr *attr)
@@ -412,6 +417,54 @@ int eu_bpf_uprobe_prog(struct engine_session *es,
 	return fd;
 }
 
+/*
+ *   (gate, -C)
+ *   slot = cpu() & (nslots - 1)
+ *   ctl->counters[slot][k] += 1 (atomic)
+ */
+int eu_bpf_counter_prog(struct engine_session *es, unsigned int k,
+			const char *name, char *err, size_t errlen)
+{
+	_cleanup_free_ struct asm_buf *a = calloc(1, sizeof(*a));
+	struct eu_bpf *b = es->bpf;
+	unsigned int i;
+	int fd;
+
+	if (!a)
+		return -ENOMEM;
+	asm_prologue(a, b, es->cpu);
+	CALL(a, BPF_FUNC_get_smp_processor_id);
+	ALU_IMM(a, BPF_AND, R0, (int32_t)(b->nslots - 1));
+	ALU_IMM(a, BPF_MUL, R0, (int32_t)b->counter_row);
+	ALU_REG(a, BPF_ADD, R0, R7);
+	ALU_IMM(a, BPF_ADD, R0, (int32_t)(b->counter_off + 8 * k));
+	MOV_IMM(a, R1, 1);
+	emit(a, BPF_STX | BPF_ATOMIC | BPF_DW, R0, R1, 0, BPF_ADD);
+	/* out: */
+	for (i = 0; i < a->nto_out; i++)
+		a->insn[a->to_out[i]].off = (int16_t)(a->n - a->to_out[i] - 1);
+	MOV_IMM(a, R0, 0);
+	emit(a, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	fd = load_insns(a, BPF_PROG_TYPE_KPROBE, name, err, errlen);
+	if (fd < 0)
+		return fd;
+	b->prog_fds[b->nprogs++] = fd;
+	return fd;
+}
+
+uint64_t eu_bpf_counter_read(const struct engine_session *es, unsigned int k)
+{
+	const struct eu_bpf *b = es->bpf;
+	const unsigned char *p = (const unsigned char *)b->ctl +
+				 b->counter_off + 8 * k;
+	uint64_t sum = 0;
+	unsigned int i;
+
+	for (i = 0; i < b->nslots; i++, p += b->counter_row)
+		sum += __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+	return sum;
+}
+
 static int map_create(enum bpf_map_type type, uint32_t key, uint32_t value,
 		      uint32_t entries, uint32_t flags)
 {
@@ -619,6 +672,14 @@ int eu_bpf_open(struct engine_session *es, int ncpus, int first_cpu,
 		    !es->events[i]->nprobes)
 			nbitmaps++;
 	b->ctl_size = sizeof(struct eu_bpf_ctl) + nbitmaps * b->bitmap_bytes;
+	b->ncounters = eu_uprobe_bpf_counters(es);
+	if (b->ncounters) {
+		for (b->nslots = 1; b->nslots < (unsigned int)ncpus;)
+			b->nslots <<= 1;
+		b->counter_off = (uint32_t)(b->ctl_size + 63) & ~63u;
+		b->counter_row = (b->ncounters * 8 + 63) & ~63u;
+		b->ctl_size = b->counter_off + b->nslots * b->counter_row;
+	}
 	b->ctl_size = (b->ctl_size + b->page - 1) / b->page * b->page;
 	b->prog_fds = calloc(es->nevents + eu_uprobe_bpf_count(es),
 			     sizeof(*b->prog_fds));

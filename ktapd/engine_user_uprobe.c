@@ -22,6 +22,7 @@
 
 #include "elfsym.h"
 #include "engine_user.h"
+#include "log.h"
 #include "macro.h"
 
 #define UPROBE_PMU "/sys/bus/event_source/devices/uprobe/"
@@ -82,6 +83,10 @@ struct eu_uprobe {
 	bool ret;
 	bool sdt;
 	bool bpf;      /* written by a BPF program into the BPF ring */
+	/* BPF: its hits only counted (every probe a counter): the counter's
+	 * index + 1 (0: records), and the hits applied so far */
+	unsigned int counter;
+	uint64_t counted;
 	uint64_t regs; /* sample_regs_user */
 	struct sdt_arg *args;
 	int nargs;
@@ -809,6 +814,55 @@ unsigned int eu_uprobe_bpf_count(const struct engine_session *es)
 	return n;
 }
 
+/* Whether every probe of up is a counter (kp_vm_probe_counter). */
+static bool counted(const struct engine_session *es,
+		    const struct eu_uprobe *up)
+{
+	unsigned int i;
+	uint32_t g;
+
+	for (i = 0; i < up->nprobes; i++)
+		if (!kp_vm_probe_counter(es->vm, up->probes[i], &g))
+			return false;
+	return up->nprobes > 0;
+}
+
+unsigned int eu_uprobe_bpf_counters(struct engine_session *es)
+{
+	struct eu_uprobes *u = es->uprobes;
+	unsigned int i, n = 0;
+
+	for (i = 0; u && i < u->n; i++) {
+		struct eu_uprobe *up = u->ups[i];
+
+		up->counted = 0;
+		up->counter = bpf_eligible(es, up) && !up->sdt &&
+				      counted(es, up) ? ++n : 0;
+	}
+	es->ncounted = n;
+	return n;
+}
+
+void eu_uprobe_fold(struct engine_session *es)
+{
+	struct eu_uprobes *u = es->uprobes;
+	struct eu_uprobe *up;
+	uint64_t sum, runs;
+	unsigned int i, j;
+
+	for (i = 0; i < u->n; i++) {
+		up = u->ups[i];
+		if (!up->counter || !up->bpf)
+			continue;
+		sum = eu_bpf_counter_read(es, up->counter - 1);
+		runs = sum - up->counted;
+		up->counted = sum;
+		for (j = 0; runs && j < up->nprobes; j++)
+			if (!eu_run_counted(es, up->probes[j], runs))
+				return;
+	}
+}
+
 int eu_uprobe_bpf_open(struct engine_session *es, int cpu, char *err,
 		       size_t errlen)
 {
@@ -828,7 +882,13 @@ int eu_uprobe_bpf_open(struct engine_session *es, int cpu, char *err,
 			continue;
 		if (up->sdt && args_need_stack(up))
 			bu.stack = SDT_STACK_DUMP;
-		prog = eu_bpf_uprobe_prog(es, &bu, up->name, err, errlen);
+		if (up->counter) {
+			prog = eu_bpf_counter_prog(es, up->counter - 1,
+						   up->name, err, errlen);
+			log_debug("uprobe %s: hits counted by BPF", up->name);
+		} else
+			prog = eu_bpf_uprobe_prog(es, &bu, up->name, err,
+						  errlen);
 		if (prog < 0)
 			return prog;
 		uprobe_attr(u, up, &attr);
@@ -847,8 +907,11 @@ void eu_uprobe_bpf_reset(struct engine_session *es)
 	struct eu_uprobes *u = es->uprobes;
 	unsigned int i;
 
-	for (i = 0; u && i < u->n; i++)
+	for (i = 0; u && i < u->n; i++) {
 		u->ups[i]->bpf = false;
+		u->ups[i]->counter = 0;
+	}
+	es->ncounted = 0;
 }
 
 /* Samples */

@@ -1077,6 +1077,120 @@ unsigned int kp_vm_nprobes(const struct kp_vm *vm)
 	return vm->nprobes;
 }
 
+/*
+ * A counter handler's code: GETGLOBAL r, g; [NILZ r]; ADD a, r, K(c) (or
+ * a, K(c), r); SETGLOBAL a, g; RETURN with no values. *k: c's index.
+ */
+static int counter_code(const struct kp_proto *p, kp_u32 *g, kp_u32 *k)
+{
+	const kp_u32 *c = p->code;
+	kp_u32 n = p->ncode, pc = 0, r, b, kc;
+
+	if (n < 4 || KP_GET_OP(c[0]) != KP_OP_GETGLOBAL)
+		return 0;
+	r = KP_GET_A(c[0]);
+	*g = KP_GET_BX(c[0]);
+	pc = 1;
+	if (KP_GET_OP(c[pc]) == KP_OP_NILZ && KP_GET_A(c[pc]) == r)
+		pc++;
+	if (pc + 3 != n || KP_GET_OP(c[pc]) != KP_OP_ADD)
+		return 0;
+	b = KP_GET_B(c[pc]);
+	kc = KP_GET_C(c[pc]);
+	if (b & KP_RK_CONST) { /* K(c) + r */
+		kc = b;
+		b = KP_GET_C(c[pc]);
+	}
+	if (b != r || !(kc & KP_RK_CONST))
+		return 0;
+	*k = kc & ~KP_RK_CONST;
+	if (*k >= p->nk || p->k[*k].tt != KP_TNUM)
+		return 0;
+	r = KP_GET_A(c[pc]);
+	pc++;
+	if (KP_GET_OP(c[pc]) != KP_OP_SETGLOBAL || KP_GET_A(c[pc]) != r ||
+	    KP_GET_BX(c[pc]) != *g)
+		return 0;
+	pc++;
+	return KP_GET_OP(c[pc]) == KP_OP_RETURN && KP_GET_B(c[pc]) == 1;
+}
+
+/*
+ * Whether code other than main, trace_end and tick handlers reads or sets
+ * global g, counters of g aside (adds commute: their order is free).
+ */
+static int global_used_elsewhere(const struct kp_vm *vm, kp_u32 g)
+{
+	const struct kp_proto *p;
+	kp_u32 i, j, pc, g2, k, op;
+	int own;
+
+	for (i = 0; i < vm->nprotos; i++) {
+		p = &vm->protos[i];
+		if (vm->main && p == vm->main->p)
+			continue;
+		if (counter_code(p, &g2, &k) && g2 == g)
+			continue;
+		own = 0;
+		for (j = 0; j < vm->nprobes && !own; j++)
+			own = (vm->probes[j].kind == KP_PROBE_END ||
+			       vm->probes[j].kind == KP_PROBE_TICK) &&
+			      vm->probes[j].handler->p == p;
+		if (own)
+			continue;
+		for (pc = 0; pc < p->ncode; pc++) {
+			op = KP_GET_OP(p->code[pc]);
+			if ((op == KP_OP_GETGLOBAL || op == KP_OP_SETGLOBAL) &&
+			    KP_GET_BX(p->code[pc]) == g)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+int kp_vm_probe_counter(const struct kp_vm *vm, unsigned int probe,
+			kp_u32 *global)
+{
+	const struct kp_probe *p;
+	kp_u32 g, k;
+
+	if (probe >= vm->nprobes)
+		return 0;
+	p = &vm->probes[probe];
+	if (p->kind != KP_PROBE_TRACE || p->filter ||
+	    !counter_code(p->handler->p, &g, &k) || g >= vm->nglobals ||
+	    global_used_elsewhere(vm, g))
+		return 0;
+	*global = g;
+	return 1;
+}
+
+int kp_vm_run_counted(struct kp_vm *vm, unsigned int probe, kp_u64 runs)
+{
+	static const struct kp_event none;
+	const struct kp_proto *p;
+	struct kp_value *v;
+	kp_u32 g, k;
+
+	if (vm->state != KP_STATE_RUNNABLE)
+		return state_result(vm);
+	if (!runs)
+		return KP_OK;
+	if (!kp_vm_probe_counter(vm, probe, &g)) {
+		kp_rt_error(vm, "probe %u is not a counter", probe);
+		return unwind(vm, KP_ERROR);
+	}
+	p = vm->probes[probe].handler->p;
+	counter_code(p, &g, &k);
+	v = &vm->globals[g];
+	if (v->tt == KP_TNIL)
+		kp_setnum(v, 0);
+	if (v->tt != KP_TNUM) /* the handler's own error */
+		return kp_vm_run_probe(vm, probe, &none);
+	kp_setnum(v, (kp_s64)((kp_u64)v->u.n + runs * (kp_u64)p->k[k].u.n));
+	return KP_OK;
+}
+
 int kp_vm_probe_info(const struct kp_vm *vm, unsigned int probe,
 		     struct kp_probe_info *info)
 {

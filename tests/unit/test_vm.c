@@ -641,6 +641,102 @@ static void test_probename_key(void)
 	tvm_close(&t);
 }
 
+/*
+ * Counter probes: `n += 5` is one (its runs applied at once, nil as 0,
+ * wrapping as ADD), until another trace probe reads n; a global that is
+ * not a number fails as the handler does.
+ */
+static void test_counter_probes(void)
+{
+	struct ta_chunk c = {
+		.nglobals = 3, .globals = { "arg", "n", "other" },
+		.nfuncs = 5,
+		.f = {
+			{ .name = "main", .framesize = 1, .ncode = 1,
+			  .code = { ABC(RETURN, 0, 1, 0) } },
+			/* n += 5 */
+			{ .name = "count", .framesize = 1, .ncode = 5,
+			  .code = { ABX(GETGLOBAL, 0, 1), ABC(NILZ, 0, 0, 0),
+				    ABC(ADD, 0, 0, K(0)), ABX(SETGLOBAL, 0, 1),
+				    ABC(RETURN, 0, 1, 0) },
+			  .nk = 1, .k = { TA_INT(5) } },
+			/* nothing yet (below: reads n) */
+			{ .name = "reader", .framesize = 1, .ncode = 1,
+			  .code = { ABC(RETURN, 0, 1, 0) } },
+			/* trace_end: print(n) */
+			{ .name = "end", .framesize = 2, .ncode = 4,
+			  .code = { ABX(BUILTIN, 0, KP_BI_PRINT),
+				    ABX(GETGLOBAL, 1, 1), ABC(CALL, 0, 2, 1),
+				    ABC(RETURN, 0, 1, 0) } },
+			/* n += 1 written as 1 + n, on "other" */
+			{ .name = "count2", .framesize = 1, .ncode = 4,
+			  .code = { ABX(GETGLOBAL, 0, 2), ABC(ADD, 0, K(0), 0),
+				    ABX(SETGLOBAL, 0, 2), ABC(RETURN, 0, 1, 0) },
+			  .nk = 1, .k = { TA_INT(1) } },
+		},
+		.nprobes = 3,
+		.p = { { KP_PROBE_TRACE, 1, 0, 1, 0, "a" },
+		       { KP_PROBE_END, 3, 0, 2, 0, "" },
+		       { KP_PROBE_TRACE, 4, 0, 3, 0, "b" } },
+	};
+	static const char str[] = "x";
+	struct kp_event ev = { .pid = 1 };
+	struct tvm t;
+	kp_u32 g = 99;
+
+	CHECK(tvm_open(&t, ARENA, 0, 0) == 0);
+	CHECK(tvm_load(&t, &c) == 0);
+	CHECK(kp_vm_probe_counter(t.vm, 0, &g) == 1 && g == 1);
+	CHECK(kp_vm_probe_counter(t.vm, 1, &g) == 0); /* trace_end */
+	CHECK(kp_vm_probe_counter(t.vm, 2, &g) == 1 && g == 2);
+	CHECK(kp_vm_probe_counter(t.vm, 3, &g) == 0);
+	CHECK(kp_vm_run_main(t.vm) == KP_OK);
+	CHECK(kp_vm_run_counted(t.vm, 0, 3) == KP_OK); /* nil + 15 */
+	CHECK(kp_vm_run_probe(t.vm, 0, &ev) == KP_OK); /* + 5 */
+	CHECK(kp_vm_run_counted(t.vm, 0, 0) == KP_OK);
+	CHECK(kp_vm_run_counted(t.vm, 2, 1) == KP_OK);
+	CHECK(kp_vm_run_counted(t.vm, 1, 1) == KP_ERROR); /* not a counter */
+	CHECK(kp_vm_run_end(t.vm) == KP_ERROR);
+	tvm_close(&t);
+
+	CHECK(tvm_open(&t, ARENA, 0, 0) == 0);
+	CHECK(tvm_load(&t, &c) == 0);
+	CHECK(kp_vm_run_main(t.vm) == KP_OK);
+	CHECK(kp_vm_run_counted(t.vm, 0, 3) == KP_OK);
+	CHECK(kp_vm_run_probe(t.vm, 0, &ev) == KP_OK);
+	CHECK(kp_vm_run_end(t.vm) == KP_OK);
+	CHECK_OUT(&t, "20\n");
+	tvm_close(&t);
+
+	/* Other code reading n (here a function no probe calls yet): the
+	 * counter of n is no longer one; that of other still is. */
+	c.f[2] = (struct ta_func){ .name = "reader", .framesize = 1,
+				   .ncode = 2,
+				   .code = { ABX(GETGLOBAL, 0, 1),
+					     ABC(RETURN, 0, 1, 0) } };
+	CHECK(tvm_open(&t, ARENA, 0, 0) == 0);
+	CHECK(tvm_load(&t, &c) == 0);
+	CHECK(kp_vm_probe_counter(t.vm, 0, &g) == 0);
+	CHECK(kp_vm_probe_counter(t.vm, 2, &g) == 1 && g == 2);
+	tvm_close(&t);
+
+	/* n = "x" first: counting fails as n + 5 does. */
+	c.f[2] = (struct ta_func){ .name = "reader", .framesize = 1,
+				   .ncode = 1, .code = { ABC(RETURN, 0, 1, 0) } };
+	c.f[0] = (struct ta_func){ .name = "main", .framesize = 1, .ncode = 3,
+				   .code = { ABX(LOADK, 0, 0),
+					     ABX(SETGLOBAL, 0, 1),
+					     ABC(RETURN, 0, 1, 0) },
+				   .nk = 1, .k = { TA_STR(str) } };
+	CHECK(tvm_open(&t, ARENA, 0, 0) == 0);
+	CHECK(tvm_load(&t, &c) == 0);
+	CHECK(kp_vm_probe_counter(t.vm, 0, &g) == 1);
+	CHECK(kp_vm_run_main(t.vm) == KP_OK);
+	CHECK(kp_vm_run_counted(t.vm, 0, 2) == KP_ERROR);
+	CHECK(strstr(kp_vm_error(t.vm), "arithmetic") != NULL);
+	tvm_close(&t);
+}
+
 /* exit() in main: the rest of main does not run; trace_end does. */
 static void test_exit_in_main(void)
 {
@@ -750,6 +846,7 @@ int main(void)
 	test_print_hist();
 	test_probes();
 	test_probename_key();
+	test_counter_probes();
 	test_exit_in_main();
 	test_dump();
 	return unit_done("vm");

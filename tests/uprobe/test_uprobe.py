@@ -219,6 +219,50 @@ trace_end { for (k, v in pairs(p)) { printf("P\\t%%d\\t%%d\\n", k, v) } }'''
 
 
 @case
+def counted():
+    """A probe that only adds a constant to a global is counted by its BPF
+    program (no record per hit) and applied before anything reads it;
+    one with a filter beside it, or a global another probe reads, keeps
+    the records. Same figures either way (and with KTAPD_BPF=0)."""
+    bpf = os.environ.get('KTAPD_BPF') != '0'
+    with tempfile.TemporaryDirectory() as tmp:
+        # A copy of its own: nothing else runs this file's add3.
+        path = os.path.join(tmp, 'uptest_counted')
+        shutil.copy(prog('uptest_pie'), path)
+        r = drive('''
+var n = 0
+var seen = -1
+trace probe:%s:add3 { n += 1 }
+trace probe:%s:add3 { n += 2 }
+tick-10ms { seen = n }
+trace_end { printf("N\\t%%d\\t%%d\\n", n, seen) }''' % (path, path),
+                  '--debug', cmd=[path, 7, 300])
+        # The last ticks come while the program lingers: all calls seen.
+        expect(rows(r, 'N') == [['21', '21']], 'n (7 calls, 1 + 2 each)',
+               r)
+        expect(bool(re.search(r'uprobe add3: hits counted by BPF', r.err))
+               == bpf, 'counted by BPF: %s' % bpf, r)
+        r = drive('''
+var n = 0
+var k = 0
+trace probe:%s:add3 { n += 1 }
+trace probe:%s:add3 /arg1 > 2/ { k += 1 }
+trace_end { printf("N\\t%%d\\t%%d\\n", n, k) }''' % (path, path),
+                  '--debug', cmd=[path, 7])
+        expect(rows(r, 'N') == [['7', '4']], 'n and k beside a filter', r)
+        expect('hits counted by BPF' not in r.err, 'not counted', r)
+        r = drive('''
+var n = 0
+var last = -1
+trace probe:%s:add3 { n += 1 }
+trace probe:%s:add3%%return { last = n }
+trace_end { printf("N\\t%%d\\t%%d\\n", n, last) }''' % (path, path),
+                  '--debug', cmd=[path, 7])
+        expect(rows(r, 'N') == [['7', '7']], 'n read by another probe', r)
+        expect('hits counted by BPF' not in r.err, 'not counted', r)
+
+
+@case
 def malloc_libc():
     """libc's malloc (found through the program's ldd) sees the sizes a
     known program asks for; samples/malloc_sizes.kp, on that libc,
