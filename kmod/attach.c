@@ -14,6 +14,7 @@
 
 #include <linux/compat.h>
 #include <linux/cpu.h>
+#include <linux/ctype.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/kprobes.h>
@@ -60,6 +61,9 @@ struct ktapvm_source {
 			struct ktapvm_field *fields;
 			/* SYS_*: the next source of the same number */
 			struct ktapvm_source *sys_next;
+			/* SYS_*: argstr (NULL: nil); its strings in sysnames */
+			struct ktapvm_sysfmt *sysfmt;
+			char *sysnames;
 		} perf; /* TRACEPOINT, PROFILE, SYS_ENTER, SYS_EXIT */
 		struct {
 			struct kprobe kp;
@@ -379,6 +383,7 @@ static noinline void sys_run(struct ktapvm_source *src,
 		rec->type = (u16)src->id;
 		ktapvm_event_init(&ev, src->name, &regs, true);
 		decode_fields(src, (const u8 *)rec, size, &ev);
+		ev.sysfmt = src->perf.sysfmt;
 		ktapvm_probe_run(src->s, src->probe, &ev);
 		ktapvm_probe_end(src->s, &pc);
 	}
@@ -465,6 +470,55 @@ static struct ktapvm_syscalls *sys_table(struct ktapvm_session *s, bool exit)
 	return sc;
 }
 
+/* Longest ATTACH argnames: a name and six, KSYM_NAME_LEN-ish each. */
+#define KTAPVM_MAX_ARGNAMES 512u
+
+/* argnames: "NAME\0ARG1\0...": each non-empty, [A-Za-z0-9_], 6 args. */
+static int sys_argnames(struct ktapvm_source *src,
+			const struct ktapvm_attach *a)
+{
+	struct ktapvm_sysfmt *f;
+	char *p, *end;
+	u32 n = 0;
+
+	if (!a->argnames_len && !a->argnames)
+		return 0;
+	if (!a->argnames_len || a->argnames_len > KTAPVM_MAX_ARGNAMES)
+		return -EINVAL;
+	src->perf.sysnames = memdup_user(u64_to_user_ptr(a->argnames),
+					 a->argnames_len);
+	if (IS_ERR(src->perf.sysnames)) {
+		int r = PTR_ERR(src->perf.sysnames);
+
+		src->perf.sysnames = NULL;
+		return r;
+	}
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	src->perf.sysfmt = f;
+	f->exit = src->kind == KTAPVM_EV_SYS_EXIT;
+	p = src->perf.sysnames;
+	end = p + a->argnames_len;
+	if (end[-1])
+		return -EINVAL;
+	while (p < end) {
+		char *q = p;
+
+		for (; *q; q++)
+			if (!isalnum(*q) && *q != '_')
+				return -EINVAL;
+		if (q == p || n > ARRAY_SIZE(f->args))
+			return -EINVAL;
+		if (n++)
+			f->args[f->nargs++] = p;
+		else
+			f->name = p;
+		p = q + 1;
+	}
+	return 0;
+}
+
 static int sys_attach(struct ktapvm_source *src, const struct ktapvm_attach *a)
 {
 	struct ktapvm_syscalls *sc;
@@ -474,6 +528,9 @@ static int sys_attach(struct ktapvm_source *src, const struct ktapvm_attach *a)
 	if (a->syscall_nr >= NR_syscalls || a->id > U16_MAX)
 		return -EINVAL;
 	r = fields_attach(src, a);
+	if (r)
+		return r;
+	r = sys_argnames(src, a);
 	if (r)
 		return r;
 	sc = sys_table(src->s, src->kind == KTAPVM_EV_SYS_EXIT);
@@ -760,7 +817,8 @@ static int check_unused(const struct ktapvm_attach *a, unsigned int uses)
 	    (!(uses & USES_REF_CTR) && a->ref_ctr_offset) ||
 	    (!(uses & USES_FD) && a->fd) ||
 	    (!(uses & USES_FIELDS) && (a->nfields || a->fields)) ||
-	    (!(uses & USES_NR) && a->syscall_nr) || a->reserved ||
+	    (!(uses & USES_NR) &&
+	     (a->syscall_nr || a->argnames || a->argnames_len)) ||
 	    (!(uses & USES_PID) && (a->flags & KTAPVM_ATTACH_PID)) ||
 	    (!(a->flags & KTAPVM_ATTACH_PID) && a->pid) ||
 	    (!(a->flags & KTAPVM_ATTACH_CPU) && a->cpu))
@@ -825,6 +883,8 @@ static void attach_free(struct ktapvm_source *src)
 	case KTAPVM_EV_SYS_EXIT:
 		perf_release(src);
 		kfree(src->perf.fields);
+		kfree(src->perf.sysfmt);
+		kfree(src->perf.sysnames);
 		break;
 	case KTAPVM_EV_KPROBE:
 		kfree(src->kp.symbol);

@@ -136,6 +136,14 @@ void ktapvm_attach_enable(struct ktapvm_session *s);
 void ktapvm_attach_release(struct ktapvm_session *s);
 u64 ktapvm_attach_missed(struct ktapvm_session *s);
 
+/* How a syscall event's argstr reads (ATTACH argnames). */
+struct ktapvm_sysfmt {
+	const char *name; /* openat */
+	const char *args[6]; /* dfd, filename... */
+	u32 nargs;
+	bool exit; /* "sys_NAME -> 0xRET" */
+};
+
 /*
  * run.c: the event a handler runs for. kev is what the VM reads; the rest
  * is what the host services (str_field, stack, read_string) need.
@@ -150,6 +158,8 @@ struct ktapvm_event {
 	 * args[N] = offset << 32 | length within it, checked against it.
 	 */
 	const u8 *raw;
+	/* SYS_*: argstr from raw's arguments (see struct ktapvm_sysfmt) */
+	const struct ktapvm_sysfmt *sysfmt;
 };
 
 extern const struct kp_host_ops ktapvm_host_ops;
@@ -171,6 +181,7 @@ ktapvm_event_init(struct ktapvm_event *ev, const char *name,
 	ev->regs = regs;
 	ev->task = task;
 	ev->raw = NULL;
+	ev->sysfmt = NULL;
 	/* Global ids, as the kernel's own trace output shows them. */
 	kev->pid = task ? current->tgid : 0;
 	kev->tid = task ? current->pid : 0;

@@ -37,6 +37,7 @@
 #include <linux/sched/task_stack.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <asm/unaligned.h>
 #include <asm/unwind.h>
 
 #include "ktapvm.h"
@@ -176,6 +177,32 @@ int ktapvm_run_end(struct ktapvm_session *s)
 
 /* The VM's host services */
 
+/*
+ * A syscall event's argstr, as the kernel's trace output has it
+ * (print_syscall_enter/exit: small values in decimal, others in hex).
+ * The record is the one attach.c built: arguments (or ret) at 16.
+ */
+static long sys_argstr(const struct ktapvm_event *ev, char *buf, size_t size)
+{
+	const struct ktapvm_sysfmt *f = ev->sysfmt;
+	size_t len;
+	u64 v;
+	u32 i;
+
+	if (f->exit)
+		return scnprintf(buf, size, "sys_%s -> 0x%llx", f->name,
+				 get_unaligned((const u64 *)(ev->raw + 16)));
+	len = scnprintf(buf, size, "sys_%s(", f->name);
+	for (i = 0; i < f->nargs; i++) {
+		v = get_unaligned((const u64 *)(ev->raw + 16 + 8 * i));
+		len += scnprintf(buf + len, size - len,
+				 v < 10 ? "%s%s: %llu" : "%s%s: 0x%llx",
+				 i ? ", " : "", f->args[i], v);
+	}
+	len += scnprintf(buf + len, size - len, ")");
+	return len;
+}
+
 long ktapvm_host_str_field(const struct kp_event *kev, int field, char *buf,
 			   kp_size_t size)
 {
@@ -199,8 +226,8 @@ long ktapvm_host_str_field(const struct kp_event *kev, int field, char *buf,
 		n = strlen(str);
 		break;
 	case KP_EV_ARGSTR:
-		/* formatted by ktapd from the raw record (not yet) */
-		return -1;
+		/* Syscall events only: the others' print fmt is ktapd's. */
+		return ev->sysfmt ? sys_argstr(ev, buf, size) : -1;
 	default:
 		/* A string argN (decode_fields() of attach.c checked it). */
 		loc = (u64)kev->args[field - KP_EV_ARG0];

@@ -114,30 +114,52 @@ static bool ek_has(const struct engine_session *es, int kind)
 /*
  * syscalls:sys_enter_NAME / sys_exit_NAME of a known number go through the
  * module's own sys_enter/sys_exit probe (KTAPVM_EV_SYS_*) where it has one:
- * no perf counter per event and CPU.
+ * no perf counter per event and CPU. names (size bytes) receives the
+ * argnames for argstr: the call's name, then the entry's argument fields
+ * (those after __syscall_nr), NUL-separated.
  */
 static void ek_syscall_kind(const struct engine_session *es,
 			    struct ktapvm_attach *a, const char *sys,
-			    const char *name)
+			    const char *name, struct tep_event *tev,
+			    char *names, size_t size)
 {
 	static const char enter[] = "sys_enter_", exit_[] = "sys_exit_";
-	int kind, nr;
+	struct tep_format_field *f;
+	const char *call;
+	size_t len, n;
+	int kind, nr, i;
 
 	if (strcmp(sys, "syscalls"))
 		return;
 	if (!strncmp(name, enter, strlen(enter))) {
 		kind = KTAPVM_EV_SYS_ENTER;
-		nr = syscalls_nr(name + strlen(enter));
+		call = name + strlen(enter);
 	} else if (!strncmp(name, exit_, strlen(exit_))) {
 		kind = KTAPVM_EV_SYS_EXIT;
-		nr = syscalls_nr(name + strlen(exit_));
+		call = name + strlen(exit_);
 	} else {
 		return;
 	}
+	nr = syscalls_nr(call);
 	if (nr < 0 || !ek_has(es, kind))
 		return;
 	a->kind = (uint32_t)kind;
 	a->syscall_nr = (uint32_t)nr;
+	len = strlen(call) + 1;
+	if (len > size)
+		return;
+	memcpy(names, call, len);
+	f = tev->format.fields;
+	for (i = 0, f = f ? f->next : NULL;
+	     kind == KTAPVM_EV_SYS_ENTER && f && i < 6; i++, f = f->next) {
+		n = strlen(f->name) + 1;
+		if (len + n > size)
+			return;
+		memcpy(names + len, f->name, n);
+		len += n;
+	}
+	a->argnames = (uintptr_t)names;
+	a->argnames_len = (uint32_t)len;
 }
 
 static int ek_attach_tracepoint(void *ctx, const char *sys, const char *name)
@@ -149,7 +171,7 @@ static int ek_attach_tracepoint(void *ctx, const char *sys, const char *name)
 	struct ktapvm_attach a = { .size = sizeof(a), .probe = c->probe,
 				   .kind = KTAPVM_EV_TRACEPOINT };
 	struct tep_event *tev;
-	char what[256];
+	char what[256], names[512];
 	uint64_t *ids;
 	int i, n, max, r;
 
@@ -198,7 +220,7 @@ static int ek_attach_tracepoint(void *ctx, const char *sys, const char *name)
 	a.nfields = (uint32_t)n;
 	a.fields = (uintptr_t)fields;
 	a.name = (uintptr_t)tev->name;
-	ek_syscall_kind(es, &a, sys, name);
+	ek_syscall_kind(es, &a, sys, name, tev, names, sizeof(names));
 	ek_target(es, &a, true);
 	snprintf(what, sizeof(what), "%s:%s", sys, name);
 	return ek_attach(es, &a, what, c->err, c->errlen);

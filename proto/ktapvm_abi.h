@@ -198,7 +198,7 @@ struct ktapvm_field {
  *               pid, tid and uid read 0, execname nil, as in the user
  *               engine)
  *   PROFILE     period_ns: a cpu-clock sample on every CPU (or cpu)
- *   SYS_ENTER   syscall_nr, id, nfields + fields: the events of
+ *   SYS_ENTER   syscall_nr, id, nfields + fields, argnames: the events of
  *   SYS_EXIT    syscalls:sys_enter_NAME (sys_exit_NAME) of that number
  *               (64-bit calls; 32-bit ones are not these events, as for
  *               the kernel's own). The module builds the record the
@@ -230,10 +230,17 @@ struct ktapvm_attach {
 	__u32 nfields;
 	__u64 fields; /* pointer to struct ktapvm_field[nfields] */
 	__u32 syscall_nr; /* SYS_ENTER, SYS_EXIT */
-	__u32 reserved; /* zero */
+	__u32 argnames_len; /* SYS_*: bytes at argnames, or 0 */
+	/*
+	 * SYS_*: pointer to "NAME\0ARG1\0...ARGn\0" (the syscall's name as
+	 * in sys_enter_NAME, then its arguments' names, at most 6; [A-Za-z0-9_]
+	 * each), or 0: argstr then reads "sys_NAME(ARG1: V1, ...)" or
+	 * "sys_NAME -> 0xRET" as the kernel's trace output, else nil.
+	 */
+	__u64 argnames;
 };
 #define KTAPVM_ATTACH_SIZE_VER0 88
-#define KTAPVM_ATTACH_SIZE_VER1 96 /* syscall_nr */
+#define KTAPVM_ATTACH_SIZE_VER1 104 /* syscall_nr, argnames */
 
 /*
  * START: run the script's main (top-level statements) in the caller's

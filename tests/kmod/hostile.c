@@ -376,7 +376,8 @@ static void attach_checks(int fd)
 	a.pid = 0x7ffffff0;
 	EXPECT(ESRCH, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
 	BAD_ATTACH(EINVAL, syscall_nr, 39); /* not a syscall kind */
-	BAD_ATTACH(EINVAL, reserved, 1);
+	BAD_ATTACH(EINVAL, argnames_len, 4);
+	BAD_ATTACH(EINVAL, argnames, (uintptr_t)"getpid");
 
 	good = (struct ktapvm_attach){ .size = sizeof(a),
 				       .kind = KTAPVM_EV_SYS_ENTER,
@@ -385,7 +386,24 @@ static void attach_checks(int fd)
 	BAD_ATTACH(EINVAL, syscall_nr, 0xffffffff);
 	BAD_ATTACH(EINVAL, id, 0x10000); /* not a common_type */
 	BAD_ATTACH(EINVAL, symbol, (uintptr_t)"getpid");
-	BAD_ATTACH(EINVAL, reserved, 1);
+	/* argnames: "NAME\0ARG\0..." */
+	BAD_ATTACH(EFAULT, argnames_len, 4); /* at NULL */
+	BAD_ATTACH(EINVAL, argnames, (uintptr_t)"getpid"); /* no length */
+	a = good;
+	a.argnames = (uintptr_t)"getpid\0";
+	a.argnames_len = 4096; /* too long */
+	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
+	a.argnames_len = 3; /* no NUL at the end */
+	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
+	a.argnames = (uintptr_t)"get-pid";
+	a.argnames_len = 8; /* not a name */
+	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
+	a.argnames = (uintptr_t)"read\0\0count";
+	a.argnames_len = 12; /* an empty name */
+	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
+	a.argnames = (uintptr_t)"f\0a\0b\0c\0d\0e\0f\0g";
+	a.argnames_len = 16; /* seven arguments */
+	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
 	a = good;
 	a.nfields = 1;
 	a.fields = 8;

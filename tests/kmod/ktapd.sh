@@ -157,6 +157,15 @@ trace_end {
 expect_status 0
 expect_out '^enter 1234 exit 1234 second 1234 ppid true$'
 
+# argstr of syscall events, as the kernel's trace output (and the user
+# engine) writes them: small values in decimal, the others in hex (an
+# int argument as the register holds it: AT_FDCWD is 0xffffff9c).
+krun sys_argstr -e 'trace syscalls:sys_enter_openat,syscalls:sys_exit_openat,syscalls:sys_enter_getppid /execname == "ktapvm-target"/ { print(argstr) }' -- sh -c "$T open 1 /tmp/ktap-missing; $T ppid 1"
+expect_status 0
+expect_out '^sys_openat(dfd: 0xffffff9c, filename: 0x[0-9a-f]*, flags: 0, mode: 0)$'
+expect_out '^sys_openat -> 0xfffffffffffffffe$'
+expect_out '^sys_getppid()$'
+
 krun kprobe kprobe.kp -- $T open 3 /tmp/ktap-missing
 expect_status 0
 expect_out '^calls 3 enoent 3 comm [01]$'
