@@ -54,6 +54,11 @@ struct ktapvm_source {
 	char *name; /* probename, or NULL */
 	u64 period_ns; /* TICK, PROFILE */
 	u64 id; /* SYS_*: common_type of the records */
+	/* A counter probe's source: hits per CPU, those applied, its place
+	 * on the session's counters list (else count is NULL) */
+	u64 __percpu *count;
+	u64 counted;
+	struct list_head cnode;
 	union {
 		struct {
 			struct perf_event **events; /* [nr_cpu_ids] */
@@ -100,6 +105,55 @@ static void set_retval(struct kp_event *kev, unsigned long func,
 	kev->nargs = 1;
 	kev->retval = regs_return_value((struct pt_regs *)regs);
 	kev->has_retval = 1;
+}
+
+/*
+ * A hit of a counter probe's source: counted on this CPU, no VM, no lock
+ * (ktapvm_attach_fold() applies the counts). True when src is one, to
+ * the caller: nothing more to do. The source's count goes first, so a
+ * fold that sees the session's total moved sees it too.
+ */
+static __always_inline bool src_counted(struct ktapvm_source *src)
+{
+	struct ktapvm_session *s = src->s;
+
+	if (!src->count)
+		return false;
+	if (atomic_read(&s->state) != KTAPVM_STATE_RUNNING)
+		return true;
+	if (src->tgid && task_tgid(current) != src->tgid &&
+	    !(src->children && ktapvm_descends_from(src->tgid)))
+		return true;
+	if (src->cpu >= 0 && raw_smp_processor_id() != src->cpu)
+		return true;
+	this_cpu_inc(*src->count);
+	smp_wmb();
+	this_cpu_inc(s->pcpu->counted);
+	return true;
+}
+
+bool ktapvm_attach_fold(struct ktapvm_session *s)
+{
+	struct ktapvm_source *src;
+	u64 total = 0, sum, runs;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		total += READ_ONCE(per_cpu_ptr(s->pcpu, cpu)->counted);
+	if (total == s->counted)
+		return true;
+	s->counted = total;
+	smp_rmb();
+	list_for_each_entry(src, &s->counters, cnode) {
+		sum = 0;
+		for_each_possible_cpu(cpu)
+			sum += READ_ONCE(*per_cpu_ptr(src->count, cpu));
+		runs = sum - src->counted;
+		src->counted = sum;
+		if (runs && !ktapvm_run_counted(s, src->probe, src->name, runs))
+			return false;
+	}
+	return true;
 }
 
 /* Tracepoints */
@@ -176,6 +230,8 @@ static void tracepoint_hit(struct perf_event *event,
 	struct ktapvm_probe_ctx pc;
 	struct ktapvm_event ev __ktapvm_noinit;
 
+	if (src_counted(src))
+		return;
 	/* The counter is per CPU already. */
 	if (!ktapvm_probe_begin(src->s, -1, src->tgid, src->children,
 				&pc))
@@ -377,6 +433,8 @@ static noinline void sys_run(struct ktapvm_source *src,
 	/* Where the tracepoint fired, for stack(), as perf's path passes. */
 	perf_fetch_caller_regs(&regs);
 	for (; src; src = src->perf.sys_next) {
+		if (src_counted(src))
+			continue;
 		if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid,
 					src->children, &pc))
 			continue;
@@ -573,6 +631,8 @@ static int kprobe_hit(struct kprobe *kp, struct pt_regs *regs)
 	struct ktapvm_probe_ctx pc;
 	struct ktapvm_event ev __ktapvm_noinit;
 
+	if (src_counted(src))
+		return 0;
 	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, src->children,
 				&pc))
 		return 0;
@@ -593,6 +653,8 @@ static int kretprobe_hit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (!rp) /* being unregistered */
 		return 0;
 	src = container_of(rp, struct ktapvm_source, rp.rp);
+	if (src_counted(src))
+		return 0;
 	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, src->children,
 				&pc))
 		return 0;
@@ -670,6 +732,8 @@ static KTAPVM_UPROBE_HANDLER(uprobe_hit)
 	struct ktapvm_probe_ctx pc;
 	struct ktapvm_event ev __ktapvm_noinit;
 
+	if (src_counted(src))
+		return 0;
 	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, src->children,
 				&pc))
 		return 0;
@@ -688,6 +752,8 @@ static KTAPVM_URETPROBE_HANDLER(uretprobe_hit)
 	struct ktapvm_probe_ctx pc;
 	struct ktapvm_event ev __ktapvm_noinit;
 
+	if (src_counted(src))
+		return 0;
 	if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid, src->children,
 				&pc))
 		return 0;
@@ -897,6 +963,7 @@ static void attach_free(struct ktapvm_source *src)
 		iput(src->up.inode);
 		break;
 	}
+	free_percpu(src->count);
 	put_pid(src->tgid);
 	kfree(src->name);
 	kfree(src);
@@ -930,6 +997,15 @@ int ktapvm_attach(struct ktapvm_session *s, const struct ktapvm_attach *a)
 	src->kind = a->kind;
 	src->probe = a->probe;
 	src->period_ns = period;
+	INIT_LIST_HEAD(&src->cnode);
+	if (info.kind == KP_PROBE_TRACE &&
+	    kp_vm_probe_counter(s->vm, a->probe)) {
+		src->count = alloc_percpu(u64);
+		if (!src->count) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
 	r = attach_target(src, a);
 	if (r)
 		goto fail;
@@ -971,6 +1047,8 @@ int ktapvm_attach(struct ktapvm_session *s, const struct ktapvm_attach *a)
 	if (r)
 		goto fail;
 	list_add_tail(&src->node, &s->attachments);
+	if (src->count)
+		list_add_tail(&src->cnode, &s->counters);
 	s->nattach++;
 	return 0;
 
@@ -1090,6 +1168,10 @@ void ktapvm_attach_release(struct ktapvm_session *s)
 	/* Tracepoint handlers that found a counter before it went. */
 	tracepoint_synchronize_unregister();
 	sys_free(s);
+	/* The last counted hits, no handler running now (trace_end next). */
+	if (!list_empty(&s->counters))
+		ktapvm_attach_fold(s);
+	INIT_LIST_HEAD(&s->counters);
 	list_for_each_entry_safe(src, tmp, &s->attachments, node) {
 		list_del(&src->node);
 		attach_free(src);

@@ -68,6 +68,7 @@ struct ktapvm_cpu_stats {
 	u64 drop_recursion;
 	u64 drop_contention;
 	u64 drop_missed;
+	u64 counted; /* hits of counter sources (attach.c), all of them */
 };
 
 struct ktapvm_session {
@@ -93,6 +94,13 @@ struct ktapvm_session {
 	struct list_head attachments;
 	/* SYS_ENTER, SYS_EXIT sources by syscall number (attach.c) */
 	struct ktapvm_syscalls *sys[2];
+	/*
+	 * Sources of counter probes (kp_vm_probe_counter): their hits are
+	 * per-CPU counts, applied by ktapvm_attach_fold() before the VM
+	 * runs anything else. counted: the pcpu->counted sum applied.
+	 */
+	struct list_head counters;
+	u64 counted;
 	unsigned int nattach;
 	unsigned int narmed; /* kernel objects in the attachments */
 
@@ -135,6 +143,11 @@ void ktapvm_attach_enable(struct ktapvm_session *s);
 /* Unregister everything and wait until no handler runs. */
 void ktapvm_attach_release(struct ktapvm_session *s);
 u64 ktapvm_attach_missed(struct ktapvm_session *s);
+/*
+ * Apply the hits counted since the last call (under vm_lock, or with no
+ * probe armed); false once the VM said stop.
+ */
+bool ktapvm_attach_fold(struct ktapvm_session *s);
 
 /* How a syscall event's argstr reads (ATTACH argnames). */
 struct ktapvm_sysfmt {
@@ -267,6 +280,9 @@ ktapvm_probe_end(struct ktapvm_session *s, struct ktapvm_probe_ctx *pc)
  * and account for its result. Returns the VM's KP_* result.
  */
 int ktapvm_run_main(struct ktapvm_session *s);
+/* As `runs` runs of a counter probe (kp_vm_run_counted), accounted. */
+bool ktapvm_run_counted(struct ktapvm_session *s, unsigned int probe,
+			const char *name, u64 runs);
 int ktapvm_run_end(struct ktapvm_session *s);
 
 /* output.c */

@@ -125,15 +125,51 @@ bool ktapvm_descends_from(const struct pid *tgid)
  */
 #define KTAPVM_CLOCK_EVERY 16
 
+/* The session ends from probe context: only the first queues the end. */
+static void end_from_probe(struct ktapvm_session *s)
+{
+	if (atomic_cmpxchg(&s->state, KTAPVM_STATE_RUNNING,
+			   KTAPVM_STATE_ENDING) == KTAPVM_STATE_RUNNING)
+		ktapvm_session_end_async(s);
+}
+
+/* A KP_ERROR or KP_EXITED of an invocation in probe context ends it. */
+static void probe_stopped(struct ktapvm_session *s, int r)
+{
+	vm_stopped(s, r);
+	end_from_probe(s);
+}
+
+bool ktapvm_run_counted(struct ktapvm_session *s, unsigned int probe,
+			const char *name, u64 runs)
+{
+	int r;
+
+	/* Ended (exit, an error): reported once, when it happened. */
+	if (kp_vm_exited(s->vm))
+		return false;
+	r = kp_vm_run_counted(s->vm, probe, name, name ? strlen(name) : 0,
+			      runs);
+	s->events += runs;
+	if (r == KP_OK)
+		return true;
+	probe_stopped(s, r);
+	return false;
+}
+
 void ktapvm_probe_run(struct ktapvm_session *s, unsigned int probe,
 		      struct ktapvm_event *ev)
 {
 	/* The VM lock serializes the events of a session. */
 	bool timed = !(s->events++ & (KTAPVM_CLOCK_EVERY - 1));
-	u64 t0 = timed ? local_clock() : 0, dt = 0;
+	u64 t0, dt = 0;
 	char msg[48];
 	int r;
 
+	/* Counted hits first: this handler may read what they add to. */
+	if (!list_empty(&s->counters) && !ktapvm_attach_fold(s))
+		return;
+	t0 = timed ? local_clock() : 0;
 	r = kp_vm_run_probe(s->vm, probe, &ev->kev);
 	if (timed) {
 		dt = local_clock() - t0;
@@ -144,15 +180,10 @@ void ktapvm_probe_run(struct ktapvm_session *s, unsigned int probe,
 		snprintf(msg, sizeof(msg), "time budget exceeded (%llu us)",
 			 div_u64(s->time_budget_ns, NSEC_PER_USEC));
 		session_fail(s, msg);
+		end_from_probe(s);
 	} else if (r != KP_OK) {
-		vm_stopped(s, r);
-	} else {
-		return;
+		probe_stopped(s, r);
 	}
-	/* Only the first to end it queues the end. */
-	if (atomic_cmpxchg(&s->state, KTAPVM_STATE_RUNNING,
-			   KTAPVM_STATE_ENDING) == KTAPVM_STATE_RUNNING)
-		ktapvm_session_end_async(s);
 }
 
 int ktapvm_run_main(struct ktapvm_session *s)

@@ -394,6 +394,7 @@ static int session_stats(struct ktapvm_session *s,
 		st.drop_missed += READ_ONCE(c->drop_missed);
 	}
 	raw_spin_lock_irqsave(&s->vm_lock, flags);
+	ktapvm_attach_fold(s); /* events counts the counted hits */
 	if (s->vm)
 		kp_vm_mem_stats(s->vm, &ms);
 	st.events = s->events;
@@ -482,11 +483,13 @@ static int session_dump(struct ktapvm_session *s, struct ktapvm_dump __user *u,
 	r = -EINVAL;
 	if (s->vm && snapshot) {
 		raw_spin_lock_irqsave(&s->vm_lock, flags);
+		ktapvm_attach_fold(s);
 		r = kp_vm_snapshot(s->vm, snapshot_emit, &d);
 		raw_spin_unlock_irqrestore(&s->vm_lock, flags);
 	} else if (s->vm) {
 		dump_put(&d, "{", 1);
 		raw_spin_lock_irqsave(&s->vm_lock, flags);
+		ktapvm_attach_fold(s);
 		r = kp_vm_dump_json(s->vm, dump_emit, &d);
 		raw_spin_unlock_irqrestore(&s->vm_lock, flags);
 		dump_put(&d, "}", 1);
@@ -614,6 +617,7 @@ int ktapvm_session_create(const struct ktapvm_create *c)
 	raw_spin_lock_init(&s->vm_lock);
 	atomic_set(&s->state, KTAPVM_STATE_CREATED);
 	INIT_LIST_HEAD(&s->attachments);
+	INIT_LIST_HEAD(&s->counters);
 	init_waitqueue_head(&s->wq);
 	/* Lazy: a reader woken a tick later costs no interrupt per event. */
 	s->wake_irq = IRQ_WORK_INIT_LAZY(session_wake_irq);

@@ -163,12 +163,13 @@ static void fold(struct engine_session *es)
 }
 
 bool eu_run_counted(struct engine_session *es, unsigned int probe,
-		    uint64_t runs)
+		    const char *probename, uint64_t runs)
 {
 	int r;
 
 	es->nevents_run += runs;
-	r = kp_vm_run_counted(es->vm, probe, runs);
+	r = kp_vm_run_counted(es->vm, probe, probename, strlen(probename),
+			      runs);
 	if (kp_likely(r == KP_OK))
 		return true;
 	vm_stopped(es, r);

@@ -416,7 +416,7 @@ int eu_bpf_attach(struct engine_session *es, struct perf_event_attr *attr,
 bool eu_run_probe(struct engine_session *es, unsigned int probe);
 /* As `runs` runs of counter probe `probe` (kp_vm_run_counted). */
 bool eu_run_counted(struct engine_session *es, unsigned int probe,
-		    uint64_t runs);
+		    const char *probename, uint64_t runs);
 void eu_run_probes(struct engine_session *es, const struct eu_event *ev);
 
 #endif /* KTAPD_ENGINE_USER_H */

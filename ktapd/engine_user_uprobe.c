@@ -819,10 +819,9 @@ static bool counted(const struct engine_session *es,
 		    const struct eu_uprobe *up)
 {
 	unsigned int i;
-	uint32_t g;
 
 	for (i = 0; i < up->nprobes; i++)
-		if (!kp_vm_probe_counter(es->vm, up->probes[i], &g))
+		if (!kp_vm_probe_counter(es->vm, up->probes[i]))
 			return false;
 	return up->nprobes > 0;
 }
@@ -858,7 +857,7 @@ void eu_uprobe_fold(struct engine_session *es)
 		runs = sum - up->counted;
 		up->counted = sum;
 		for (j = 0; runs && j < up->nprobes; j++)
-			if (!eu_run_counted(es, up->probes[j], runs))
+			if (!eu_run_counted(es, up->probes[j], up->name, runs))
 				return;
 	}
 }

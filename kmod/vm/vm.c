@@ -1077,59 +1077,105 @@ unsigned int kp_vm_nprobes(const struct kp_vm *vm)
 	return vm->nprobes;
 }
 
+/* One statement of a counter handler: global g (or g[probename]) += K(k). */
+struct counter_stmt {
+	kp_u32 g, k;
+	int keyed;
+};
+
+#define KP_COUNTER_STMTS 8
+
 /*
- * A counter handler's code: GETGLOBAL r, g; [NILZ r]; ADD a, r, K(c) (or
- * a, K(c), r); SETGLOBAL a, g; RETURN with no values. *k: c's index.
+ * A counter statement at *pc, either form:
+ *   GETGLOBAL r, g; [NILZ r]; ADD a, r, K(c) (or K(c), r); SETGLOBAL a, g
+ *   GETGLOBAL t, g; EVENT k, PROBENAME; GETTABLE v, t, k; [NILZ v];
+ *     ADD a, v, K(c) (or K(c), v); SETTABLE t, k, a
+ * (what ktapctl compiles `n += c` and `s[probename] += c` to). Moves *pc
+ * past it.
  */
-static int counter_code(const struct kp_proto *p, kp_u32 *g, kp_u32 *k)
+static int counter_stmt(const struct kp_proto *p, kp_u32 *pc,
+			struct counter_stmt *st)
 {
 	const kp_u32 *c = p->code;
-	kp_u32 n = p->ncode, pc = 0, r, b, kc;
+	kp_u32 n = p->ncode, i = *pc, r, t = 0, key = 0, b, rk;
 
-	if (n < 4 || KP_GET_OP(c[0]) != KP_OP_GETGLOBAL)
+	if (i + 3 > n || KP_GET_OP(c[i]) != KP_OP_GETGLOBAL)
 		return 0;
-	r = KP_GET_A(c[0]);
-	*g = KP_GET_BX(c[0]);
-	pc = 1;
-	if (KP_GET_OP(c[pc]) == KP_OP_NILZ && KP_GET_A(c[pc]) == r)
-		pc++;
-	if (pc + 3 != n || KP_GET_OP(c[pc]) != KP_OP_ADD)
-		return 0;
-	b = KP_GET_B(c[pc]);
-	kc = KP_GET_C(c[pc]);
-	if (b & KP_RK_CONST) { /* K(c) + r */
-		kc = b;
-		b = KP_GET_C(c[pc]);
+	r = KP_GET_A(c[i]);
+	st->g = KP_GET_BX(c[i]);
+	i++;
+	st->keyed = KP_GET_OP(c[i]) == KP_OP_EVENT &&
+		    KP_GET_B(c[i]) == KP_EV_PROBENAME;
+	if (st->keyed) {
+		t = r;
+		key = KP_GET_A(c[i]);
+		if (i + 4 > n || key == t ||
+		    KP_GET_OP(c[i + 1]) != KP_OP_GETTABLE ||
+		    KP_GET_B(c[i + 1]) != t || KP_GET_C(c[i + 1]) != key)
+			return 0;
+		r = KP_GET_A(c[i + 1]);
+		if (r == t || r == key)
+			return 0;
+		i += 2;
 	}
-	if (b != r || !(kc & KP_RK_CONST))
+	if (KP_GET_OP(c[i]) == KP_OP_NILZ && KP_GET_A(c[i]) == r)
+		i++;
+	if (i + 2 > n || KP_GET_OP(c[i]) != KP_OP_ADD)
 		return 0;
-	*k = kc & ~KP_RK_CONST;
-	if (*k >= p->nk || p->k[*k].tt != KP_TNUM)
+	b = KP_GET_B(c[i]);
+	rk = KP_GET_C(c[i]);
+	if (b & KP_RK_CONST) { /* K(c) + r */
+		rk = b;
+		b = KP_GET_C(c[i]);
+	}
+	if (b != r || !(rk & KP_RK_CONST))
 		return 0;
-	r = KP_GET_A(c[pc]);
-	pc++;
-	if (KP_GET_OP(c[pc]) != KP_OP_SETGLOBAL || KP_GET_A(c[pc]) != r ||
-	    KP_GET_BX(c[pc]) != *g)
+	st->k = rk & ~KP_RK_CONST;
+	if (st->k >= p->nk || p->k[st->k].tt != KP_TNUM)
 		return 0;
-	pc++;
-	return KP_GET_OP(c[pc]) == KP_OP_RETURN && KP_GET_B(c[pc]) == 1;
+	r = KP_GET_A(c[i]);
+	i++;
+	if (st->keyed ? KP_GET_OP(c[i]) != KP_OP_SETTABLE ||
+				KP_GET_A(c[i]) != t || KP_GET_B(c[i]) != key ||
+				KP_GET_C(c[i]) != r :
+			KP_GET_OP(c[i]) != KP_OP_SETGLOBAL ||
+				KP_GET_A(c[i]) != r || KP_GET_BX(c[i]) != st->g)
+		return 0;
+	*pc = i + 1;
+	return 1;
+}
+
+/*
+ * A counter handler: counter statements (at most KP_COUNTER_STMTS), then
+ * RETURN with no values. Returns how many (0: not one).
+ */
+static int counter_code(const struct kp_proto *p, struct counter_stmt *st)
+{
+	kp_u32 pc = 0;
+	int n = 0;
+
+	while (n < KP_COUNTER_STMTS && counter_stmt(p, &pc, &st[n]))
+		n++;
+	if (!n || pc + 1 != p->ncode || KP_GET_OP(p->code[pc]) != KP_OP_RETURN ||
+	    KP_GET_B(p->code[pc]) != 1)
+		return 0;
+	return n;
 }
 
 /*
  * Whether code other than main, trace_end and tick handlers reads or sets
- * global g, counters of g aside (adds commute: their order is free).
+ * global g, counter handlers aside (adds commute: their order is free).
  */
 static int global_used_elsewhere(const struct kp_vm *vm, kp_u32 g)
 {
+	struct counter_stmt st[KP_COUNTER_STMTS];
 	const struct kp_proto *p;
-	kp_u32 i, j, pc, g2, k, op;
+	kp_u32 i, j, pc, op;
 	int own;
 
 	for (i = 0; i < vm->nprotos; i++) {
 		p = &vm->protos[i];
-		if (vm->main && p == vm->main->p)
-			continue;
-		if (counter_code(p, &g2, &k) && g2 == g)
+		if ((vm->main && p == vm->main->p) || counter_code(p, st))
 			continue;
 		own = 0;
 		for (j = 0; j < vm->nprobes && !own; j++)
@@ -1148,47 +1194,119 @@ static int global_used_elsewhere(const struct kp_vm *vm, kp_u32 g)
 	return 0;
 }
 
-int kp_vm_probe_counter(const struct kp_vm *vm, unsigned int probe,
-			kp_u32 *global)
+/* The statements of counter probe `probe`, or 0. */
+static int probe_counter(const struct kp_vm *vm, unsigned int probe,
+			 struct counter_stmt *st)
 {
 	const struct kp_probe *p;
-	kp_u32 g, k;
+	int n, i;
 
 	if (probe >= vm->nprobes)
 		return 0;
 	p = &vm->probes[probe];
-	if (p->kind != KP_PROBE_TRACE || p->filter ||
-	    !counter_code(p->handler->p, &g, &k) || g >= vm->nglobals ||
-	    global_used_elsewhere(vm, g))
+	if (p->kind != KP_PROBE_TRACE || p->filter)
 		return 0;
-	*global = g;
-	return 1;
+	n = counter_code(p->handler->p, st);
+	for (i = 0; i < n; i++)
+		if (st[i].g >= vm->nglobals ||
+		    global_used_elsewhere(vm, st[i].g))
+			return 0;
+	return n;
 }
 
-int kp_vm_run_counted(struct kp_vm *vm, unsigned int probe, kp_u64 runs)
+int kp_vm_probe_counter(const struct kp_vm *vm, unsigned int probe)
 {
-	static const struct kp_event none;
+	struct counter_stmt st[KP_COUNTER_STMTS];
+
+	return probe_counter(vm, probe, st) > 0;
+}
+
+/* The event of a counted run: probename only. */
+struct counted_event {
+	struct kp_event ev;
+	const char *name;
+	kp_size_t len;
+};
+
+static long counted_str(const struct kp_event *ev, int field, char *buf,
+			kp_size_t size)
+{
+	const struct counted_event *c = (const struct counted_event *)ev;
+	kp_size_t n = c->len < size ? c->len : size;
+
+	if (field != KP_EV_PROBENAME || !c->name)
+		return -1;
+	kp_memcpy(buf, c->name, n);
+	return (long)n;
+}
+
+int kp_vm_run_counted(struct kp_vm *vm, unsigned int probe,
+		      const char *probename, kp_size_t len, kp_u64 runs)
+{
+	struct counted_event ce = { .ev = { .str_field = counted_str },
+				    .name = probename, .len = len };
+	struct counter_stmt st[KP_COUNTER_STMTS];
 	const struct kp_proto *p;
-	struct kp_value *v;
-	kp_u32 g, k;
+	const struct kp_value *cur;
+	struct kp_value key, val, *v;
+	struct kp_str *s = NULL;
+	int n, i, r;
 
 	if (vm->state != KP_STATE_RUNNABLE)
 		return state_result(vm);
 	if (!runs)
 		return KP_OK;
-	if (!kp_vm_probe_counter(vm, probe, &g)) {
+	n = probe_counter(vm, probe, st);
+	if (!n) {
 		kp_rt_error(vm, "probe %u is not a counter", probe);
 		return unwind(vm, KP_ERROR);
 	}
 	p = vm->probes[probe].handler->p;
-	counter_code(p, &g, &k);
-	v = &vm->globals[g];
-	if (v->tt == KP_TNIL)
-		kp_setnum(v, 0);
-	if (v->tt != KP_TNUM) /* the handler's own error */
-		return kp_vm_run_probe(vm, probe, &none);
-	kp_setnum(v, (kp_s64)((kp_u64)v->u.n + runs * (kp_u64)p->k[k].u.n));
+	/* All or nothing: every value must be one the adds take. */
+	for (i = 0; i < n; i++) {
+		v = &vm->globals[st[i].g];
+		if (!st[i].keyed) {
+			if (v->tt != KP_TNIL && v->tt != KP_TNUM)
+				goto slow;
+			continue;
+		}
+		if (v->tt != KP_TTAB || !probename)
+			goto slow;
+		if (!s) {
+			s = kp_str_new(vm, probename, len);
+			if (!s)
+				return unwind(vm, KP_ERROR);
+			/* kp_tab_set() keeps it; then a table holds it. */
+			kp_setstr(&key, s);
+		}
+		cur = kp_tab_get(vm, v->u.t, &key);
+		if (cur->tt != KP_TNIL && cur->tt != KP_TNUM)
+			goto slow;
+	}
+	for (i = 0; i < n; i++) {
+		kp_u64 add = runs * (kp_u64)p->k[st[i].k].u.n;
+
+		v = &vm->globals[st[i].g];
+		if (!st[i].keyed) {
+			kp_setnum(v, (kp_s64)((kp_u64)(v->tt == KP_TNUM ?
+							       v->u.n : 0) +
+					      add));
+			continue;
+		}
+		cur = kp_tab_get(vm, v->u.t, &key);
+		kp_setnum(&val, (kp_s64)((kp_u64)(cur->tt == KP_TNUM ?
+							  cur->u.n : 0) +
+					 add));
+		if (kp_tab_set(vm, v->u.t, &key, &val))
+			return unwind(vm, KP_ERROR);
+	}
 	return KP_OK;
+slow:
+	/* What the handler does with such values (fails, as a rule). */
+	do {
+		r = kp_vm_run_probe(vm, probe, &ce.ev);
+	} while (r == KP_OK && --runs);
+	return r;
 }
 
 int kp_vm_probe_info(const struct kp_vm *vm, unsigned int probe,

@@ -179,26 +179,28 @@ int kp_vm_snapshot(struct kp_vm *vm,
 int kp_vm_restore(struct kp_vm *vm, const void *snap, kp_size_t len);
 
 /*
- * Counter probes. A probe without a filter whose handler only adds a
- * number constant to one global (`n += 1`: GETGLOBAL, NILZ, ADD, SETGLOBAL,
- * RETURN) and whose global no other code reads or sets but main,
- * trace_end and tick-N handlers (which run at times of their own, not in
- * the order of events) and other such adds (which commute) has an effect
- * an engine can count instead of running it: its
- * events may be counted where they happen and applied later, in one step,
- * with kp_vm_run_counted(). kp_vm_probe_counter() says whether probe is
- * one (1, its global's slot in *global) or not (0).
+ * Counter probes. A probe without a filter whose handler only adds number
+ * constants to globals (`n += 1`: GETGLOBAL, NILZ, ADD, SETGLOBAL) or to
+ * the entry of a global table keyed by probename (`s[probename] += 1`),
+ * a few such statements and nothing else, and whose globals no other code
+ * reads or sets but main, trace_end and tick-N handlers (which run at
+ * times of their own, not in the order of events) and other such
+ * handlers (adds commute), has an effect an engine can count instead of
+ * running it: its events may be counted where they happen and applied
+ * later, in one step, with kp_vm_run_counted(). kp_vm_probe_counter()
+ * says whether probe is one (1) or not (0).
  */
-int kp_vm_probe_counter(const struct kp_vm *vm, unsigned int probe,
-			kp_u32 *global);
+int kp_vm_probe_counter(const struct kp_vm *vm, unsigned int probe);
 /*
- * As `runs` runs of counter probe `probe`'s handler: its global becomes
- * (global, nil as 0) + runs * the constant, wrapping as ADD does. A global
- * that is neither a number nor nil fails as the handler would (the
- * handler runs once, and its error is the session's). KP_OK, KP_ERROR,
- * or the state's result when the VM has exited or failed.
+ * As `runs` runs of counter probe `probe`'s handler for events whose
+ * probename is probename (len bytes; NULL: nil): the global, or its
+ * table's entry, becomes (it, nil as 0) + runs * the constant, wrapping as
+ * ADD does. Values the fast path does not take (not a number, not a
+ * table) run the handler itself, which fails as it would have. KP_OK,
+ * KP_ERROR, or the state's result when the VM has exited or failed.
  */
-int kp_vm_run_counted(struct kp_vm *vm, unsigned int probe, kp_u64 runs);
+int kp_vm_run_counted(struct kp_vm *vm, unsigned int probe,
+		      const char *probename, kp_size_t len, kp_u64 runs);
 
 unsigned int kp_vm_nprobes(const struct kp_vm *vm);
 int kp_vm_probe_info(const struct kp_vm *vm, unsigned int probe,

@@ -157,6 +157,20 @@ trace_end {
 expect_status 0
 expect_out '^enter 1234 exit 1234 second 1234 ppid true$'
 
+# Counter probes (a constant added to a global, or to its table's entry
+# for probename) are counted per CPU in the handler and applied before
+# the VM runs anything else: same figures, no VM per hit.
+krun counters -e 'var s = {}
+var n = 0
+trace syscalls:sys_enter_getppid,syscalls:sys_exit_getppid { s[probename] += 1 }
+trace syscalls:sys_enter_getppid { n += 2 }
+trace_end {
+	printf("enter %d exit %d n %d\n", s["sys_enter_getppid"],
+	       s["sys_exit_getppid"], n)
+}' -- $T ppid 1234
+expect_status 0
+expect_out '^enter 1234 exit 1234 n 2468$'
+
 # argstr of syscall events, as the kernel's trace output (and the user
 # engine) writes them: small values in decimal, the others in hex (an
 # int argument as the register holds it: AT_FDCWD is 0xffffff9c).

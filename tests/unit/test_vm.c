@@ -682,27 +682,26 @@ static void test_counter_probes(void)
 	static const char str[] = "x";
 	struct kp_event ev = { .pid = 1 };
 	struct tvm t;
-	kp_u32 g = 99;
 
 	CHECK(tvm_open(&t, ARENA, 0, 0) == 0);
 	CHECK(tvm_load(&t, &c) == 0);
-	CHECK(kp_vm_probe_counter(t.vm, 0, &g) == 1 && g == 1);
-	CHECK(kp_vm_probe_counter(t.vm, 1, &g) == 0); /* trace_end */
-	CHECK(kp_vm_probe_counter(t.vm, 2, &g) == 1 && g == 2);
-	CHECK(kp_vm_probe_counter(t.vm, 3, &g) == 0);
+	CHECK(kp_vm_probe_counter(t.vm, 0) == 1);
+	CHECK(kp_vm_probe_counter(t.vm, 1) == 0); /* trace_end */
+	CHECK(kp_vm_probe_counter(t.vm, 2) == 1);
+	CHECK(kp_vm_probe_counter(t.vm, 3) == 0);
 	CHECK(kp_vm_run_main(t.vm) == KP_OK);
-	CHECK(kp_vm_run_counted(t.vm, 0, 3) == KP_OK); /* nil + 15 */
+	CHECK(kp_vm_run_counted(t.vm, 0, "a", 1, 3) == KP_OK); /* nil + 15 */
 	CHECK(kp_vm_run_probe(t.vm, 0, &ev) == KP_OK); /* + 5 */
-	CHECK(kp_vm_run_counted(t.vm, 0, 0) == KP_OK);
-	CHECK(kp_vm_run_counted(t.vm, 2, 1) == KP_OK);
-	CHECK(kp_vm_run_counted(t.vm, 1, 1) == KP_ERROR); /* not a counter */
+	CHECK(kp_vm_run_counted(t.vm, 0, "a", 1, 0) == KP_OK);
+	CHECK(kp_vm_run_counted(t.vm, 2, "a", 1, 1) == KP_OK);
+	CHECK(kp_vm_run_counted(t.vm, 1, "a", 1, 1) == KP_ERROR); /* not a counter */
 	CHECK(kp_vm_run_end(t.vm) == KP_ERROR);
 	tvm_close(&t);
 
 	CHECK(tvm_open(&t, ARENA, 0, 0) == 0);
 	CHECK(tvm_load(&t, &c) == 0);
 	CHECK(kp_vm_run_main(t.vm) == KP_OK);
-	CHECK(kp_vm_run_counted(t.vm, 0, 3) == KP_OK);
+	CHECK(kp_vm_run_counted(t.vm, 0, "a", 1, 3) == KP_OK);
 	CHECK(kp_vm_run_probe(t.vm, 0, &ev) == KP_OK);
 	CHECK(kp_vm_run_end(t.vm) == KP_OK);
 	CHECK_OUT(&t, "20\n");
@@ -716,8 +715,8 @@ static void test_counter_probes(void)
 					     ABC(RETURN, 0, 1, 0) } };
 	CHECK(tvm_open(&t, ARENA, 0, 0) == 0);
 	CHECK(tvm_load(&t, &c) == 0);
-	CHECK(kp_vm_probe_counter(t.vm, 0, &g) == 0);
-	CHECK(kp_vm_probe_counter(t.vm, 2, &g) == 1 && g == 2);
+	CHECK(kp_vm_probe_counter(t.vm, 0) == 0);
+	CHECK(kp_vm_probe_counter(t.vm, 2) == 1);
 	tvm_close(&t);
 
 	/* n = "x" first: counting fails as n + 5 does. */
@@ -730,10 +729,102 @@ static void test_counter_probes(void)
 				   .nk = 1, .k = { TA_STR(str) } };
 	CHECK(tvm_open(&t, ARENA, 0, 0) == 0);
 	CHECK(tvm_load(&t, &c) == 0);
-	CHECK(kp_vm_probe_counter(t.vm, 0, &g) == 1);
+	CHECK(kp_vm_probe_counter(t.vm, 0) == 1);
 	CHECK(kp_vm_run_main(t.vm) == KP_OK);
-	CHECK(kp_vm_run_counted(t.vm, 0, 2) == KP_ERROR);
+	CHECK(kp_vm_run_counted(t.vm, 0, "a", 1, 2) == KP_ERROR);
 	CHECK(strstr(kp_vm_error(t.vm), "arithmetic") != NULL);
+	tvm_close(&t);
+}
+
+/* The keyed form, s[probename] += 2, as ktapctl compiles it. */
+static void test_counter_keyed(void)
+{
+	struct ta_chunk c = {
+		.nglobals = 2, .globals = { "arg", "s" },
+		.nfuncs = 3,
+		.f = {
+			{ .name = "main", .framesize = 1, .ncode = 3,
+			  .code = { ABC(NEWTABLE, 0, 0, 0), ABX(SETGLOBAL, 0, 1),
+				    ABC(RETURN, 0, 1, 0) } },
+			{ .name = "count", .framesize = 3, .ncode = 7,
+			  .code = { ABX(GETGLOBAL, 0, 1),
+				    ABC(EVENT, 1, KP_EV_PROBENAME, 0),
+				    ABC(GETTABLE, 2, 0, 1), ABC(NILZ, 2, 0, 0),
+				    ABC(ADD, 2, 2, K(0)), ABC(SETTABLE, 0, 1, 2),
+				    ABC(RETURN, 0, 1, 0) },
+			  .nk = 1, .k = { TA_INT(2) } },
+			/* trace_end: print(s["a"], s["b"]) */
+			{ .name = "end", .framesize = 4, .ncode = 6,
+			  .code = { ABX(BUILTIN, 0, KP_BI_PRINT),
+				    ABX(GETGLOBAL, 3, 1),
+				    ABC(GETTABLE, 1, 3, K(0)),
+				    ABC(GETTABLE, 2, 3, K(1)), ABC(CALL, 0, 3, 1),
+				    ABC(RETURN, 0, 1, 0) },
+			  .nk = 2, .k = { TA_STR("a"), TA_STR("b") } },
+		},
+		.nprobes = 2,
+		.p = { { KP_PROBE_TRACE, 1, 0, 1, 0, "a,b" },
+		       { KP_PROBE_END, 2, 0, 2, 0, "" } },
+	};
+	struct kp_event ev = { .str_field = ev_name, .data = (void *)"b" };
+	struct tvm t;
+
+	CHECK(tvm_open(&t, ARENA, 0, 0) == 0);
+	CHECK(tvm_load(&t, &c) == 0);
+	CHECK(kp_vm_probe_counter(t.vm, 0) == 1);
+	CHECK(kp_vm_run_main(t.vm) == KP_OK);
+	CHECK(kp_vm_run_counted(t.vm, 0, "a", 1, 3) == KP_OK);
+	CHECK(kp_vm_run_probe(t.vm, 0, &ev) == KP_OK);
+	CHECK(kp_vm_run_counted(t.vm, 0, "b", 1, 2) == KP_OK);
+	CHECK(kp_vm_run_end(t.vm) == KP_OK);
+	CHECK_OUT(&t, "6\t6\n");
+	tvm_close(&t);
+
+	/* n += 1; s[probename] += 2: both statements, all or nothing. */
+	c.nglobals = 3;
+	c.globals[2] = "n";
+	c.f[1] = (struct ta_func){
+		.name = "count", .framesize = 3, .ncode = 11,
+		.code = { ABX(GETGLOBAL, 0, 2), ABC(NILZ, 0, 0, 0),
+			  ABC(ADD, 0, 0, K(1)), ABX(SETGLOBAL, 0, 2),
+			  ABX(GETGLOBAL, 0, 1),
+			  ABC(EVENT, 1, KP_EV_PROBENAME, 0),
+			  ABC(GETTABLE, 2, 0, 1), ABC(NILZ, 2, 0, 0),
+			  ABC(ADD, 2, 2, K(0)), ABC(SETTABLE, 0, 1, 2),
+			  ABC(RETURN, 0, 1, 0) },
+		.nk = 2, .k = { TA_INT(2), TA_INT(1) } };
+	c.f[2].code[3] = ABX(GETGLOBAL, 2, 2); /* print(s["a"], n) */
+	CHECK(tvm_open(&t, ARENA, 0, 0) == 0);
+	CHECK(tvm_load(&t, &c) == 0);
+	CHECK(kp_vm_probe_counter(t.vm, 0) == 1);
+	CHECK(kp_vm_run_main(t.vm) == KP_OK);
+	CHECK(kp_vm_run_counted(t.vm, 0, "a", 1, 3) == KP_OK);
+	CHECK(kp_vm_run_probe(t.vm, 0, &ev) == KP_OK);
+	CHECK(kp_vm_run_end(t.vm) == KP_OK);
+	CHECK_OUT(&t, "6\t4\n");
+	tvm_close(&t);
+
+	/* A third statement that is not an add: not a counter. */
+	c.f[1].code[10] = ABX(SETGLOBAL, 0, 2);
+	c.f[1].code[11] = ABC(RETURN, 0, 1, 0);
+	c.f[1].ncode = 12;
+	CHECK(tvm_open(&t, ARENA, 0, 0) == 0);
+	CHECK(tvm_load(&t, &c) == 0);
+	CHECK(kp_vm_probe_counter(t.vm, 0) == 0);
+	tvm_close(&t);
+	c.f[1].code[10] = ABC(RETURN, 0, 1, 0);
+	c.f[1].ncode = 11;
+
+	/* s is not a table: the handler runs, and fails as it does. */
+	c.f[0].code[0] = ABX(LOADK, 0, 0);
+	c.f[0].nk = 1;
+	c.f[0].k[0] = (struct ta_const)TA_INT(7);
+	CHECK(tvm_open(&t, ARENA, 0, 0) == 0);
+	CHECK(tvm_load(&t, &c) == 0);
+	CHECK(kp_vm_run_main(t.vm) == KP_OK);
+	CHECK(kp_vm_run_counted(t.vm, 0, "a", 1, 3) == KP_ERROR);
+	CHECK(strstr(kp_vm_error(t.vm), "index a number") != NULL);
+	CHECK(kp_vm_run_end(t.vm) == KP_ERROR);
 	tvm_close(&t);
 }
 
@@ -847,6 +938,7 @@ int main(void)
 	test_probes();
 	test_probename_key();
 	test_counter_probes();
+	test_counter_keyed();
 	test_exit_in_main();
 	test_dump();
 	return unit_done("vm");
