@@ -159,7 +159,7 @@ static void vm_stopped(struct engine_session *es, int r)
 static void fold(struct engine_session *es)
 {
 	if (es->ncounted && es->bpf && es->state == EU_RUNNING)
-		eu_uprobe_fold(es);
+		eu_bpf_fold(es);
 }
 
 bool eu_run_counted(struct engine_session *es, unsigned int probe,

@@ -63,6 +63,9 @@ struct eu_event {
 	bool needs_ksyms; /* print fmt names kernel functions (%pS...) */
 	bool direct;
 	bool bpf; /* written by a BPF program into the BPF ring */
+	/* BPF counter probes (engine_user_bpf.c): its hits' counter, or 0;
+	 * raw_syscalls: the first of one counter per syscall number */
+	unsigned int counter;
 	uint8_t stack; /* EU_STACK_*: the callchain its samples carry */
 	unsigned int *probes; /* the script's probes for it, in order */
 	unsigned int nprobes;
@@ -323,8 +326,7 @@ unsigned int eu_uprobe_bpf_count(const struct engine_session *es);
  * records. Returns how many (the counters the BPF map needs).
  */
 unsigned int eu_uprobe_bpf_counters(struct engine_session *es);
-/* Apply the hits counted since the last call (engine_user.c folds them
- * before the VM runs anything else). */
+/* Apply the uprobe hits counted since the last call (eu_bpf_fold). */
 void eu_uprobe_fold(struct engine_session *es);
 int eu_uprobe_bpf_open(struct engine_session *es, int cpu, char *err,
 		       size_t errlen);
@@ -401,6 +403,12 @@ int eu_bpf_counter_prog(struct engine_session *es, unsigned int k,
 			const char *name, char *err, size_t errlen);
 uint64_t eu_bpf_counter_read(const struct engine_session *es,
 			     unsigned int k);
+/*
+ * Apply every hit BPF programs counted since the last call (uprobes and
+ * tracepoints whose probes are all counters): engine_user.c calls it
+ * before the VM runs anything else.
+ */
+void eu_bpf_fold(struct engine_session *es);
 /*
  * Open the event attr describes (type and config set) on cpu, kept with
  * the session's, and attach prog to it; what names it in messages.

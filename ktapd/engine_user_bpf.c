@@ -81,11 +81,17 @@ struct eu_bpf {
 	unsigned int nprogs;
 	size_t bitmap_bytes;
 	unsigned int nbitmaps;
-	/* Counted uprobes (eu_bpf_counter_prog): in the ctl value from
-	 * counter_off, a row of ncounters u64 per CPU slot (the CPU number
-	 * masked by nslots - 1: slots may be shared, the adds are atomic). */
+	/*
+	 * Counter probes' hits (asm_count): in the ctl value from counter_off,
+	 * a row of ncounters u64 per CPU slot (the CPU number masked by
+	 * nslots - 1: slots may be shared, the adds are atomic). Counter 0
+	 * is the total of the others, then the uprobes', then the
+	 * tracepoints' (a raw_syscalls event: one per syscall number).
+	 * seen: what eu_bpf_fold() applied of each.
+	 */
 	unsigned int ncounters, nslots;
 	uint32_t counter_off, counter_row;
+	uint64_t *seen;
 };
 
 static int sys_bpf(enum bpf_cmd cmd, union bpf_attr *attr)
@@ -152,6 +158,10 @@ struct prog_spec {
 	uint32_t raw_size; /* fixed record size, a multiple of 4 */
 	int cpu; /* -C, or -1 */
 	int bitmap_off; /* in the ctl value, or -1 */
+	/* raw_syscalls: numbers only counted (bitmap in the ctl value, or
+	 * -1), at counter + nr */
+	int count_bitmap_off;
+	uint32_t counter;
 	uint32_t nsyscalls;
 	uint32_t wake_at; /* ring bytes pending that wake the reader */
 };
@@ -244,6 +254,51 @@ static void asm_epilogue(struct asm_buf *a, const struct eu_bpf *b,
 	emit(a, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
 
+/*
+ * counters[cpu() & (nslots - 1)][0] += 1 (the total) and [k] += 1, with
+ * k = base, plus the syscall number at ctx + 8 when by_nr (checked below
+ * nsyscalls by the caller's program, checked again here for the
+ * verifier). Clobbers r0, r1, r9.
+ */
+static void asm_count(struct asm_buf *a, const struct eu_bpf *b,
+		      uint32_t base, bool by_nr, uint32_t nsyscalls)
+{
+	if (by_nr) {
+		LDX(a, BPF_DW, R9, R6, 8);
+		jmp_out(a, BPF_JGE, R9, (int32_t)nsyscalls);
+	}
+	CALL(a, BPF_FUNC_get_smp_processor_id);
+	ALU_IMM(a, BPF_AND, R0, (int32_t)(b->nslots - 1));
+	ALU_IMM(a, BPF_MUL, R0, (int32_t)b->counter_row);
+	ALU_REG(a, BPF_ADD, R0, R7);
+	ALU_IMM(a, BPF_ADD, R0, (int32_t)b->counter_off);
+	MOV_IMM(a, R1, 1);
+	emit(a, BPF_STX | BPF_ATOMIC | BPF_DW, R0, R1, 0, BPF_ADD);
+	ALU_IMM(a, BPF_ADD, R0, (int32_t)(8 * base));
+	if (by_nr) {
+		ALU_IMM(a, BPF_LSH, R9, 3);
+		ALU_REG(a, BPF_ADD, R0, R9);
+	}
+	emit(a, BPF_STX | BPF_ATOMIC | BPF_DW, R0, R1, 0, BPF_ADD);
+}
+
+/*
+ * raw_syscalls: r2 = bit nr of the bitmap at off in the ctl value, nr the
+ * syscall number (the long at 8; out when not below nsyscalls).
+ */
+static void asm_nr_bit(struct asm_buf *a, int off, uint32_t nsyscalls)
+{
+	LDX(a, BPF_DW, R1, R6, 8);
+	jmp_out(a, BPF_JGE, R1, (int32_t)nsyscalls);
+	MOV_REG(a, R2, R1);
+	ALU_IMM(a, BPF_RSH, R2, 3);
+	ALU_REG(a, BPF_ADD, R2, R7);
+	LDX(a, BPF_B, R2, R2, (int16_t)off);
+	ALU_IMM(a, BPF_AND, R1, 7);
+	ALU_REG(a, BPF_RSH, R2, R1);
+	ALU_IMM(a, BPF_AND, R2, 1);
+}
+
 static void assemble(struct asm_buf *a, const struct eu_bpf *b,
 		     const struct prog_spec *s)
 {
@@ -252,17 +307,19 @@ static void assemble(struct asm_buf *a, const struct eu_bpf *b,
 
 	asm_prologue(a, b, s->cpu);
 	if (s->bitmap_off >= 0) {
-		/* raw_syscalls: the syscall number is the long at 8. */
-		LDX(a, BPF_DW, R1, R6, 8);
-		jmp_out(a, BPF_JGE, R1, (int32_t)s->nsyscalls);
-		MOV_REG(a, R2, R1);
-		ALU_IMM(a, BPF_RSH, R2, 3);
-		ALU_REG(a, BPF_ADD, R2, R7);
-		LDX(a, BPF_B, R2, R2, (int16_t)s->bitmap_off);
-		ALU_IMM(a, BPF_AND, R1, 7);
-		ALU_REG(a, BPF_RSH, R2, R1);
-		ALU_IMM(a, BPF_AND, R2, 1);
+		asm_nr_bit(a, s->bitmap_off, s->nsyscalls);
 		jmp_out(a, BPF_JEQ, R2, 0);
+	}
+	if (s->count_bitmap_off >= 0) {
+		unsigned int skip;
+
+		/* A number only counted: count it, write nothing. */
+		asm_nr_bit(a, s->count_bitmap_off, s->nsyscalls);
+		skip = a->n;
+		emit(a, BPF_JMP | BPF_JEQ | BPF_K, R2, 0, 0, 0);
+		asm_count(a, b, s->counter, true, s->nsyscalls);
+		jmp_out(a, BPF_JA, 0, 0);
+		a->insn[skip].off = (int16_t)(a->n - skip - 1);
 	}
 	lost_at = asm_reserve(a, b, rec);
 	CALL(a, BPF_FUNC_get_smp_processor_id);
@@ -419,37 +476,154 @@ int eu_bpf_uprobe_prog(struct engine_session *es,
 
 /*
  *   (gate, -C)
- *   slot = cpu() & (nslots - 1)
- *   ctl->counters[slot][k] += 1 (atomic)
+ *   counters[cpu() & (nslots - 1)][0, k] += 1 (atomic)
  */
-int eu_bpf_counter_prog(struct engine_session *es, unsigned int k,
-			const char *name, char *err, size_t errlen)
+static int counter_prog(struct eu_bpf *b, int cpu, unsigned int k,
+			enum bpf_prog_type type, const char *name, char *err,
+			size_t errlen)
 {
 	_cleanup_free_ struct asm_buf *a = calloc(1, sizeof(*a));
-	struct eu_bpf *b = es->bpf;
 	unsigned int i;
 	int fd;
 
 	if (!a)
 		return -ENOMEM;
-	asm_prologue(a, b, es->cpu);
-	CALL(a, BPF_FUNC_get_smp_processor_id);
-	ALU_IMM(a, BPF_AND, R0, (int32_t)(b->nslots - 1));
-	ALU_IMM(a, BPF_MUL, R0, (int32_t)b->counter_row);
-	ALU_REG(a, BPF_ADD, R0, R7);
-	ALU_IMM(a, BPF_ADD, R0, (int32_t)(b->counter_off + 8 * k));
-	MOV_IMM(a, R1, 1);
-	emit(a, BPF_STX | BPF_ATOMIC | BPF_DW, R0, R1, 0, BPF_ADD);
+	asm_prologue(a, b, cpu);
+	asm_count(a, b, k, false, 0);
 	/* out: */
 	for (i = 0; i < a->nto_out; i++)
 		a->insn[a->to_out[i]].off = (int16_t)(a->n - a->to_out[i] - 1);
 	MOV_IMM(a, R0, 0);
 	emit(a, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-	fd = load_insns(a, BPF_PROG_TYPE_KPROBE, name, err, errlen);
+	fd = load_insns(a, type, name, err, errlen);
 	if (fd < 0)
 		return fd;
 	b->prog_fds[b->nprogs++] = fd;
 	return fd;
+}
+
+int eu_bpf_counter_prog(struct engine_session *es, unsigned int k,
+			const char *name, char *err, size_t errlen)
+{
+	return counter_prog(es->bpf, es->cpu, k, BPF_PROG_TYPE_KPROBE, name,
+			    err, errlen);
+}
+
+static bool eligible(const struct eu_event *ev);
+
+/* Whether ev's probes are all counters (kp_vm_probe_counter). */
+static bool all_counters(const struct engine_session *es,
+			 const struct eu_event *ev)
+{
+	unsigned int i;
+
+	for (i = 0; i < ev->nprobes; i++)
+		if (!kp_vm_probe_counter(es->vm, ev->probes[i]))
+			return false;
+	return ev->nprobes > 0;
+}
+
+/*
+ * Number the counters (0 is the total): the uprobes', then one per
+ * BPF-eligible tracepoint whose probes are all counters, and for a
+ * raw_syscalls event (probes of its own aside) one per syscall number
+ * when some syscall event it feeds is counted. Returns how many, the
+ * total included, or 0 when nothing is counted.
+ */
+static unsigned int assign_counters(struct engine_session *es)
+{
+	unsigned int i, nr, n = 1 + eu_uprobe_bpf_counters(es);
+	struct eu_event *ev;
+
+	for (i = 0; i < es->nevents; i++) {
+		ev = es->events[i];
+		ev->counter = 0;
+		if (!eligible(ev))
+			continue;
+		if (!ev->demux) {
+			if (all_counters(es, ev))
+				ev->counter = n++;
+			continue;
+		}
+		if (ev->nprobes)
+			continue;
+		for (nr = 0; nr < syscalls_count(); nr++)
+			if (ev->demux[nr] && all_counters(es, ev->demux[nr]))
+				break;
+		if (nr < syscalls_count()) {
+			ev->counter = n;
+			n += syscalls_count();
+		}
+	}
+	es->ncounted = n - 1;
+	return n > 1 ? n : 0;
+}
+
+/* How many syscall events raw_syscalls event ev counts. */
+static unsigned int count_events(const struct engine_session *es,
+				 const struct eu_event *ev)
+{
+	unsigned int nr, n = 0;
+
+	for (nr = 0; nr < syscalls_count(); nr++)
+		n += ev->demux[nr] && all_counters(es, ev->demux[nr]);
+	return n;
+}
+
+/* The numbers of raw_syscalls event ev whose events are only counted. */
+static void count_bitmap_fill(const struct engine_session *es,
+			      struct eu_bpf *b, const struct eu_event *ev,
+			      unsigned int k)
+{
+	unsigned char *bm = (unsigned char *)(b->ctl + 1) +
+			    k * b->bitmap_bytes;
+	unsigned int nr;
+
+	for (nr = 0; nr < syscalls_count(); nr++)
+		if (ev->demux[nr] && all_counters(es, ev->demux[nr]))
+			bm[nr / 8] |= (unsigned char)(1u << (nr % 8));
+}
+
+/* Counter k's hits since the last look, applied to ev's probes. */
+static bool fold_event(struct engine_session *es, const struct eu_event *ev,
+		       unsigned int k)
+{
+	uint64_t sum = eu_bpf_counter_read(es, k), runs;
+	unsigned int i;
+
+	runs = sum - es->bpf->seen[k];
+	es->bpf->seen[k] = sum;
+	for (i = 0; runs && i < ev->nprobes; i++)
+		if (!eu_run_counted(es, ev->probes[i], ev->name, runs))
+			return false;
+	return true;
+}
+
+void eu_bpf_fold(struct engine_session *es)
+{
+	struct eu_bpf *b = es->bpf;
+	const struct eu_event *ev;
+	uint64_t total = eu_bpf_counter_read(es, 0);
+	unsigned int i, nr;
+
+	if (total == b->seen[0])
+		return;
+	b->seen[0] = total;
+	eu_uprobe_fold(es);
+	for (i = 0; i < es->nevents && es->state == EU_RUNNING; i++) {
+		ev = es->events[i];
+		if (!ev->counter || !ev->bpf)
+			continue;
+		if (!ev->demux) {
+			if (!fold_event(es, ev, ev->counter))
+				return;
+			continue;
+		}
+		for (nr = 0; nr < syscalls_count(); nr++)
+			if (ev->demux[nr] &&
+			    !fold_event(es, ev->demux[nr], ev->counter + nr))
+				return;
+	}
 }
 
 uint64_t eu_bpf_counter_read(const struct engine_session *es, unsigned int k)
@@ -567,6 +741,7 @@ static void bpf_free(struct eu_bpf *b)
 	for (i = 0; i < b->nprogs; i++)
 		close(b->prog_fds[i]);
 	free(b->prog_fds);
+	free(b->seen);
 	if (b->ctl)
 		munmap(b->ctl, b->ctl_size);
 	if (b->prod)
@@ -671,8 +846,10 @@ int eu_bpf_open(struct engine_session *es, int ncpus, int first_cpu,
 		if (eligible(es->events[i]) && es->events[i]->demux &&
 		    !es->events[i]->nprobes)
 			nbitmaps++;
-	b->ctl_size = sizeof(struct eu_bpf_ctl) + nbitmaps * b->bitmap_bytes;
-	b->ncounters = eu_uprobe_bpf_counters(es);
+	/* The bitmaps of numbers wanted, then of numbers only counted. */
+	b->ctl_size = sizeof(struct eu_bpf_ctl) +
+		      2 * nbitmaps * b->bitmap_bytes;
+	b->ncounters = assign_counters(es);
 	if (b->ncounters) {
 		for (b->nslots = 1; b->nslots < (unsigned int)ncpus;)
 			b->nslots <<= 1;
@@ -683,8 +860,9 @@ int eu_bpf_open(struct engine_session *es, int ncpus, int first_cpu,
 	b->ctl_size = (b->ctl_size + b->page - 1) / b->page * b->page;
 	b->prog_fds = calloc(es->nevents + eu_uprobe_bpf_count(es),
 			     sizeof(*b->prog_fds));
+	b->seen = calloc(b->ncounters + 1, sizeof(*b->seen));
 	r = -ENOMEM;
-	if (!b->prog_fds)
+	if (!b->prog_fds || !b->seen)
 		goto fail;
 	r = b->ring_fd = map_create(BPF_MAP_TYPE_RINGBUF, 0, 0,
 				    (uint32_t)b->ring_size, 0);
@@ -722,20 +900,40 @@ int eu_bpf_open(struct engine_session *es, int ncpus, int first_cpu,
 			.raw_size = fixed_size(ev),
 			.cpu = es->cpu,
 			.bitmap_off = -1,
+			.count_bitmap_off = -1,
 			.nsyscalls = (uint32_t)syscalls_count(),
 			.wake_at = (uint32_t)(b->ring_size / 4),
 		};
 		if (ev->demux && !ev->nprobes) {
 			s.bitmap_off = (int)(sizeof(struct eu_bpf_ctl) +
 					     k * b->bitmap_bytes);
+			if (ev->counter) {
+				log_debug("%s:%s: %u syscall events counted "
+					  "by BPF", ev->tep->system, ev->name,
+					  count_events(es, ev));
+				s.count_bitmap_off =
+					(int)(sizeof(struct eu_bpf_ctl) +
+					      (nbitmaps + k) * b->bitmap_bytes);
+				s.counter = ev->counter;
+				count_bitmap_fill(es, b, ev, nbitmaps + k);
+			}
 			bitmap_fill(b, ev, k++);
 		}
-		fd = load_prog(b, &s, ev->name, err, errlen);
+		if (ev->counter && !ev->demux)
+			log_debug("%s:%s: hits counted by BPF",
+				  ev->tep->system, ev->name);
+		if (ev->counter && !ev->demux)
+			fd = counter_prog(b, es->cpu, ev->counter,
+					  BPF_PROG_TYPE_TRACEPOINT, ev->name,
+					  err, errlen);
+		else
+			fd = load_prog(b, &s, ev->name, err, errlen);
 		if (fd < 0) {
 			r = fd;
 			goto fail;
 		}
-		b->prog_fds[b->nprogs++] = fd;
+		if (!ev->counter || ev->demux)
+			b->prog_fds[b->nprogs++] = fd;
 		r = attach(es, ev, fd, es->cpu >= 0 ? es->cpu : first_cpu,
 			   err, errlen);
 		if (r < 0)
@@ -755,8 +953,11 @@ int eu_bpf_open(struct engine_session *es, int ncpus, int first_cpu,
 		  b->nprogs, b->ring_size);
 	return 0;
 fail:
-	for (i = 0; i < es->nevents; i++)
+	for (i = 0; i < es->nevents; i++) {
 		es->events[i]->bpf = false;
+		es->events[i]->counter = 0;
+	}
+	es->ncounted = 0;
 	bpf_free(b);
 	return r;
 }

@@ -831,6 +831,7 @@ unsigned int eu_uprobe_bpf_counters(struct engine_session *es)
 	struct eu_uprobes *u = es->uprobes;
 	unsigned int i, n = 0;
 
+	/* Counter 0 is the total (engine_user_bpf.c): these are 1..n. */
 	for (i = 0; u && i < u->n; i++) {
 		struct eu_uprobe *up = u->ups[i];
 
@@ -838,7 +839,6 @@ unsigned int eu_uprobe_bpf_counters(struct engine_session *es)
 		up->counter = bpf_eligible(es, up) && !up->sdt &&
 				      counted(es, up) ? ++n : 0;
 	}
-	es->ncounted = n;
 	return n;
 }
 
@@ -849,11 +849,11 @@ void eu_uprobe_fold(struct engine_session *es)
 	uint64_t sum, runs;
 	unsigned int i, j;
 
-	for (i = 0; i < u->n; i++) {
+	for (i = 0; u && i < u->n; i++) {
 		up = u->ups[i];
 		if (!up->counter || !up->bpf)
 			continue;
-		sum = eu_bpf_counter_read(es, up->counter - 1);
+		sum = eu_bpf_counter_read(es, up->counter);
 		runs = sum - up->counted;
 		up->counted = sum;
 		for (j = 0; runs && j < up->nprobes; j++)
@@ -882,8 +882,8 @@ int eu_uprobe_bpf_open(struct engine_session *es, int cpu, char *err,
 		if (up->sdt && args_need_stack(up))
 			bu.stack = SDT_STACK_DUMP;
 		if (up->counter) {
-			prog = eu_bpf_counter_prog(es, up->counter - 1,
-						   up->name, err, errlen);
+			prog = eu_bpf_counter_prog(es, up->counter, up->name,
+						   err, errlen);
 			log_debug("uprobe %s: hits counted by BPF", up->name);
 		} else
 			prog = eu_bpf_uprobe_prog(es, &bu, up->name, err,
