@@ -69,6 +69,8 @@ struct ktapvm_source {
 			/* SYS_*: argstr (NULL: nil); its strings in sysnames */
 			struct ktapvm_sysfmt *sysfmt;
 			char *sysnames;
+			/* TRACEPOINT: argstr's format (ATTACH argfmt), or NULL */
+			char *tpfmt;
 		} perf; /* TRACEPOINT, PROFILE, SYS_ENTER, SYS_EXIT */
 		struct {
 			struct kprobe kp;
@@ -223,6 +225,146 @@ out:
 	kev->nargs = i;
 }
 
+/*
+ * Tracepoint argstr (ATTACH argfmt): a printf format whose conversions
+ * name their field, "%N$[flags][width][.prec][length]conv". One
+ * conversion at *pp (just past its '%'); -1 when it is not one of those.
+ */
+struct argfmt_conv {
+	u32 field; /* 0-based */
+	char flags[6];
+	int width, prec; /* -1: none */
+	int len; /* 0 (int), 1 (hh), 2 (h), 3 (l, ll, z) */
+	char conv;
+};
+
+static int argfmt_parse(const char **pp, struct argfmt_conv *c)
+{
+	const char *p = *pp;
+	u32 nf = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->width = c->prec = -1;
+	if (!isdigit(*p))
+		return -1;
+	for (c->field = 0; isdigit(*p) && c->field < 100; p++)
+		c->field = c->field * 10 + (*p - '0');
+	if (*p++ != '$' || !c->field--)
+		return -1;
+	while (*p && strchr("-+ 0#", *p) && nf < sizeof(c->flags) - 1)
+		c->flags[nf++] = *p++;
+	if (isdigit(*p))
+		for (c->width = 0; isdigit(*p) && c->width < 100; p++)
+			c->width = c->width * 10 + (*p - '0');
+	if (*p == '.') {
+		p++;
+		for (c->prec = 0; isdigit(*p) && c->prec < 100; p++)
+			c->prec = c->prec * 10 + (*p - '0');
+	}
+	if (p[0] == 'h' && p[1] == 'h') {
+		c->len = 1;
+		p += 2;
+	} else if (*p == 'h') {
+		c->len = 2;
+		p++;
+	} else if (p[0] == 'l' && p[1] == 'l') {
+		c->len = 3;
+		p += 2;
+	} else if (*p == 'l' || *p == 'z') {
+		c->len = 3;
+		p++;
+	}
+	if (!*p || !strchr("diuxXocs", *p) || c->width >= 100 ||
+	    c->prec >= 100)
+		return -1;
+	c->conv = *p++;
+	*pp = p;
+	return 0;
+}
+
+/* A format argfmt_parse() takes, each field of the kind it needs. */
+static int argfmt_check(const char *fmt, const struct ktapvm_field *f,
+			u32 nfields)
+{
+	struct argfmt_conv c;
+	bool str;
+
+	while ((fmt = strchr(fmt, '%'))) {
+		fmt++;
+		if (*fmt == '%') {
+			fmt++;
+			continue;
+		}
+		if (argfmt_parse(&fmt, &c) || c.field >= nfields)
+			return -EINVAL;
+		str = f[c.field].kind == KTAPVM_FIELD_STRING ||
+		      f[c.field].kind == KTAPVM_FIELD_CHARS;
+		if (str != (c.conv == 's') ||
+		    f[c.field].kind == KTAPVM_FIELD_OPAQUE)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+long ktapvm_tp_argstr(const struct ktapvm_event *ev, char *buf, size_t size)
+{
+	const struct ktapvm_source *src = ev->src;
+	const struct kp_event *kev = &ev->kev;
+	const char *p = src->perf.tpfmt, *q, *str;
+	struct argfmt_conv c;
+	char spec[24];
+	size_t len = 0;
+	u64 loc, v;
+	int n;
+
+	while (*p && len + 1 < size) {
+		q = strchrnul(p, '%');
+		n = min_t(size_t, q - p, size - 1 - len);
+		memcpy(buf + len, p, n);
+		len += n;
+		if (!*q)
+			break;
+		p = q + 1;
+		if (*p == '%') {
+			len += scnprintf(buf + len, size - len, "%%");
+			p++;
+			continue;
+		}
+		/* Checked at ATTACH; a field this record lacks: nil. */
+		if (argfmt_parse(&p, &c) || c.field >= (u32)kev->nargs)
+			return -1;
+		v = (u64)kev->args[c.field];
+		if (c.conv == 's') {
+			loc = v;
+			str = (const char *)ev->raw + (loc >> 32);
+			n = strnlen(str, (u32)loc);
+			if (c.prec >= 0 && c.prec < n)
+				n = c.prec;
+			snprintf(spec, sizeof(spec), "%%%s%.0d.*s", c.flags,
+				 c.width < 0 ? 0 : c.width);
+			len += scnprintf(buf + len, size - len, spec, n, str);
+			continue;
+		}
+		/* The C integer the length names, then printed as 64 bits. */
+		if (c.len == 1)
+			v = strchr("di", c.conv) ? (u64)(s64)(s8)v : (u8)v;
+		else if (c.len == 2)
+			v = strchr("di", c.conv) ? (u64)(s64)(s16)v : (u16)v;
+		else if (c.len == 0 && c.conv != 'c')
+			v = strchr("di", c.conv) ? (u64)(s64)(s32)v : (u32)v;
+		if (c.conv == 'c') {
+			len += scnprintf(buf + len, size - len, "%c", (int)v);
+			continue;
+		}
+		snprintf(spec, sizeof(spec), "%%%s%.0d%s%.0dll%c", c.flags,
+			 c.width < 0 ? 0 : c.width, c.prec >= 0 ? "." : "",
+			 c.prec < 0 ? 0 : c.prec, c.conv);
+		len += scnprintf(buf + len, size - len, spec, v);
+	}
+	buf[len] = 0;
+	return len;
+}
+
 static void tracepoint_hit(struct perf_event *event,
 			   struct perf_sample_data *data, struct pt_regs *regs)
 {
@@ -237,11 +379,14 @@ static void tracepoint_hit(struct perf_event *event,
 				&pc))
 		return;
 	ktapvm_event_init(&ev, src->name, regs, true);
-	if ((data->sample_flags & PERF_SAMPLE_RAW) && data->raw)
+	if ((data->sample_flags & PERF_SAMPLE_RAW) && data->raw) {
 		decode_fields(src, data->raw->frag.data, data->raw->frag.size,
 			      &ev);
-	else
+		if (src->perf.tpfmt)
+			ev.src = src;
+	} else {
 		src->s->short_records++;
+	}
 	ktapvm_probe_run(src->s, src->probe, &ev);
 	ktapvm_probe_end(src->s, &pc);
 }
@@ -349,6 +494,21 @@ static int fields_attach(struct ktapvm_source *src,
 	return 0;
 }
 
+/* ATTACH argfmt into *out: at most KTAPVM_MAX_ARGFMT bytes, NUL last. */
+static int argfmt_copy(struct ktapvm_source *src,
+		       const struct ktapvm_attach *a, char **out)
+{
+	char *p;
+
+	if (!a->argfmt_len || a->argfmt_len > KTAPVM_MAX_ARGFMT)
+		return -EINVAL;
+	p = memdup_user(u64_to_user_ptr(a->argfmt), a->argfmt_len);
+	if (IS_ERR(p))
+		return PTR_ERR(p);
+	*out = p;
+	return p[a->argfmt_len - 1] ? -EINVAL : 0;
+}
+
 static int tracepoint_attach(struct ktapvm_source *src,
 			     const struct ktapvm_attach *a)
 {
@@ -367,6 +527,12 @@ static int tracepoint_attach(struct ktapvm_source *src,
 	};
 	int r = fields_attach(src, a);
 
+	if (!r && (a->argfmt || a->argfmt_len)) {
+		r = argfmt_copy(src, a, &src->perf.tpfmt);
+		if (!r)
+			r = argfmt_check(src->perf.tpfmt, src->perf.fields,
+					 src->perf.nfields);
+	}
 	return r ? r : perf_create(src, &attr, tracepoint_hit);
 }
 
@@ -528,10 +694,7 @@ static struct ktapvm_syscalls *sys_table(struct ktapvm_session *s, bool exit)
 	return sc;
 }
 
-/* Longest ATTACH argnames: a name and six, KSYM_NAME_LEN-ish each. */
-#define KTAPVM_MAX_ARGNAMES 512u
-
-/* argnames: "NAME\0ARG1\0...": each non-empty, [A-Za-z0-9_], 6 args. */
+/* argfmt: "NAME\0ARG1\0...": each non-empty, [A-Za-z0-9_], 6 args. */
 static int sys_argnames(struct ktapvm_source *src,
 			const struct ktapvm_attach *a)
 {
@@ -539,27 +702,20 @@ static int sys_argnames(struct ktapvm_source *src,
 	char *p, *end;
 	u32 n = 0;
 
-	if (!a->argnames_len && !a->argnames)
-		return 0;
-	if (!a->argnames_len || a->argnames_len > KTAPVM_MAX_ARGNAMES)
-		return -EINVAL;
-	src->perf.sysnames = memdup_user(u64_to_user_ptr(a->argnames),
-					 a->argnames_len);
-	if (IS_ERR(src->perf.sysnames)) {
-		int r = PTR_ERR(src->perf.sysnames);
+	int r;
 
-		src->perf.sysnames = NULL;
+	if (!a->argfmt_len && !a->argfmt)
+		return 0;
+	r = argfmt_copy(src, a, &src->perf.sysnames);
+	if (r)
 		return r;
-	}
 	f = kzalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
 		return -ENOMEM;
 	src->perf.sysfmt = f;
 	f->exit = src->kind == KTAPVM_EV_SYS_EXIT;
 	p = src->perf.sysnames;
-	end = p + a->argnames_len;
-	if (end[-1])
-		return -EINVAL;
+	end = p + a->argfmt_len;
 	while (p < end) {
 		char *q = p;
 
@@ -883,8 +1039,8 @@ static int check_unused(const struct ktapvm_attach *a, unsigned int uses)
 	    (!(uses & USES_REF_CTR) && a->ref_ctr_offset) ||
 	    (!(uses & USES_FD) && a->fd) ||
 	    (!(uses & USES_FIELDS) && (a->nfields || a->fields)) ||
-	    (!(uses & USES_NR) &&
-	     (a->syscall_nr || a->argnames || a->argnames_len)) ||
+	    (!(uses & USES_NR) && a->syscall_nr) ||
+	    (!(uses & USES_FIELDS) && (a->argfmt || a->argfmt_len)) ||
 	    (!(uses & USES_PID) && (a->flags & KTAPVM_ATTACH_PID)) ||
 	    (!(a->flags & KTAPVM_ATTACH_PID) && a->pid) ||
 	    (!(a->flags & KTAPVM_ATTACH_CPU) && a->cpu))
@@ -951,6 +1107,7 @@ static void attach_free(struct ktapvm_source *src)
 		kfree(src->perf.fields);
 		kfree(src->perf.sysfmt);
 		kfree(src->perf.sysnames);
+		kfree(src->perf.tpfmt);
 		break;
 	case KTAPVM_EV_KPROBE:
 		kfree(src->kp.symbol);

@@ -149,7 +149,9 @@ u64 ktapvm_attach_missed(struct ktapvm_session *s);
  */
 bool ktapvm_attach_fold(struct ktapvm_session *s);
 
-/* How a syscall event's argstr reads (ATTACH argnames). */
+struct ktapvm_source; /* attach.c */
+
+/* How a syscall event's argstr reads (ATTACH argfmt). */
 struct ktapvm_sysfmt {
 	const char *name; /* openat */
 	const char *args[6]; /* dfd, filename... */
@@ -173,7 +175,12 @@ struct ktapvm_event {
 	const u8 *raw;
 	/* SYS_*: argstr from raw's arguments (see struct ktapvm_sysfmt) */
 	const struct ktapvm_sysfmt *sysfmt;
+	/* TRACEPOINT with argfmt: its source (ktapvm_tp_argstr()) */
+	const struct ktapvm_source *src;
 };
+
+/* attach.c: a tracepoint's argstr from ev->src's argfmt; -1: nil. */
+long ktapvm_tp_argstr(const struct ktapvm_event *ev, char *buf, size_t size);
 
 extern const struct kp_host_ops ktapvm_host_ops;
 /* kp_event.str_field of every event (run.c). */
@@ -195,6 +202,7 @@ ktapvm_event_init(struct ktapvm_event *ev, const char *name,
 	ev->task = task;
 	ev->raw = NULL;
 	ev->sysfmt = NULL;
+	ev->src = NULL;
 	/* Global ids, as the kernel's own trace output shows them. */
 	kev->pid = task ? current->tgid : 0;
 	kev->tid = task ? current->pid : 0;

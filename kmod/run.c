@@ -258,7 +258,9 @@ long ktapvm_host_str_field(const struct kp_event *kev, int field, char *buf,
 		break;
 	case KP_EV_ARGSTR:
 		/* Syscall events only: the others' print fmt is ktapd's. */
-		return ev->sysfmt ? sys_argstr(ev, buf, size) : -1;
+		if (ev->sysfmt)
+			return sys_argstr(ev, buf, size);
+		return ev->src ? ktapvm_tp_argstr(ev, buf, size) : -1;
 	default:
 		/* A string argN (decode_fields() of attach.c checked it). */
 		loc = (u64)kev->args[field - KP_EV_ARG0];

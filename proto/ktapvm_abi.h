@@ -72,6 +72,8 @@
 #define KTAPVM_FEAT_CHILDREN (1ull << 36) /* KTAPVM_ATTACH_CHILDREN */
 /* STRING and CHARS tracepoint fields are strings (KTAPVM_FIELD_*) */
 #define KTAPVM_FEAT_STRINGS (1ull << 37)
+/* TRACEPOINT takes argfmt (argstr from the print fmt) */
+#define KTAPVM_FEAT_ARGFMT (1ull << 38)
 
 /* VERSION: what this module offers. All fields but size are out. */
 struct ktapvm_version {
@@ -186,7 +188,7 @@ struct ktapvm_field {
  * table; its handler and filter run per event). Only before START. Per
  * kind, the fields used (all others must be zero):
  *   TRACEPOINT  id (tracefs events/SYS/NAME/id), nfields + fields
- *               (at most max_fields); one perf counter per CPU
+ *               (at most max_fields), argfmt; one perf counter per CPU
  *   KPROBE      symbol, offset: arg0 = probe address, arg1..arg6 = the
  *               function's arguments (x86-64: di si dx cx r8 r9)
  *   KRETPROBE   symbol: arg0 = function address, retval
@@ -198,7 +200,7 @@ struct ktapvm_field {
  *               pid, tid and uid read 0, execname nil, as in the user
  *               engine)
  *   PROFILE     period_ns: a cpu-clock sample on every CPU (or cpu)
- *   SYS_ENTER   syscall_nr, id, nfields + fields, argnames: the events of
+ *   SYS_ENTER   syscall_nr, id, nfields + fields, argfmt: the events of
  *   SYS_EXIT    syscalls:sys_enter_NAME (sys_exit_NAME) of that number
  *               (64-bit calls; 32-bit ones are not these events, as for
  *               the kernel's own). The module builds the record the
@@ -230,17 +232,26 @@ struct ktapvm_attach {
 	__u32 nfields;
 	__u64 fields; /* pointer to struct ktapvm_field[nfields] */
 	__u32 syscall_nr; /* SYS_ENTER, SYS_EXIT */
-	__u32 argnames_len; /* SYS_*: bytes at argnames, or 0 */
+	__u32 argfmt_len; /* bytes at argfmt, the last NUL included, or 0 */
 	/*
-	 * SYS_*: pointer to "NAME\0ARG1\0...ARGn\0" (the syscall's name as
-	 * in sys_enter_NAME, then its arguments' names, at most 6; [A-Za-z0-9_]
-	 * each), or 0: argstr then reads "sys_NAME(ARG1: V1, ...)" or
-	 * "sys_NAME -> 0xRET" as the kernel's trace output, else nil.
+	 * How argstr reads (pointer, or 0: argstr is nil). At most
+	 * KTAPVM_MAX_ARGFMT bytes.
+	 * SYS_*: "NAME\0ARG1\0...ARGn\0", the syscall's name as in
+	 * sys_enter_NAME, then its arguments' names (at most 6; [A-Za-z0-9_]
+	 * each): argstr reads "sys_NAME(ARG1: V1, ...)" or "sys_NAME ->
+	 * 0xRET" as the kernel's trace output.
+	 * TRACEPOINT (KTAPVM_FEAT_ARGFMT): a printf format, "%%" or
+	 * conversions "%N$[-+ 0#][width][.prec][hh|h|l|ll|z](d|i|u|x|X|o|c|s)"
+	 * that each name field N (1-based) of fields[]: numeric fields for
+	 * d i u x X o c, STRING and CHARS fields for s. ktapd writes the
+	 * event's name and its print fmt this way when every argument of the
+	 * print fmt is a plain field.
 	 */
-	__u64 argnames;
+	__u64 argfmt;
 };
+#define KTAPVM_MAX_ARGFMT 1024u
 #define KTAPVM_ATTACH_SIZE_VER0 88
-#define KTAPVM_ATTACH_SIZE_VER1 104 /* syscall_nr, argnames */
+#define KTAPVM_ATTACH_SIZE_VER1 104 /* syscall_nr, argfmt */
 
 /*
  * START: run the script's main (top-level statements) in the caller's

@@ -376,8 +376,33 @@ static void attach_checks(int fd)
 	a.pid = 0x7ffffff0;
 	EXPECT(ESRCH, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
 	BAD_ATTACH(EINVAL, syscall_nr, 39); /* not a syscall kind */
-	BAD_ATTACH(EINVAL, argnames_len, 4);
-	BAD_ATTACH(EINVAL, argnames, (uintptr_t)"getpid");
+	/* argfmt: conversions "%N$..." of fields[] */
+	BAD_ATTACH(EFAULT, argfmt_len, 4); /* at NULL */
+	BAD_ATTACH(EINVAL, argfmt, (uintptr_t)"x=%1$d"); /* no length */
+	{
+		static const char *const bad[] = {
+			"x=%1$p", /* not a conversion it takes */
+			"x=%2$d", /* no field 2 */
+			"x=%0$d", /* fields count from 1 */
+			"x=%1$s", /* a number as a string */
+			"x=%1$*d", /* a width argument */
+			"x=%d", /* no field named */
+			"x=%1$d%", /* a lone % */
+			"x=%1$999d", /* too wide */
+		};
+		unsigned int i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			a = good;
+			a.nfields = 1;
+			a.fields = (uintptr_t)fields;
+			a.argfmt = (uintptr_t)bad[i];
+			a.argfmt_len = (uint32_t)strlen(bad[i]) + 1;
+			EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
+		}
+		a.argfmt_len = 3; /* not NUL-terminated */
+		EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
+	}
 
 	good = (struct ktapvm_attach){ .size = sizeof(a),
 				       .kind = KTAPVM_EV_SYS_ENTER,
@@ -386,23 +411,23 @@ static void attach_checks(int fd)
 	BAD_ATTACH(EINVAL, syscall_nr, 0xffffffff);
 	BAD_ATTACH(EINVAL, id, 0x10000); /* not a common_type */
 	BAD_ATTACH(EINVAL, symbol, (uintptr_t)"getpid");
-	/* argnames: "NAME\0ARG\0..." */
-	BAD_ATTACH(EFAULT, argnames_len, 4); /* at NULL */
-	BAD_ATTACH(EINVAL, argnames, (uintptr_t)"getpid"); /* no length */
+	/* argfmt: "NAME\0ARG\0..." */
+	BAD_ATTACH(EFAULT, argfmt_len, 4); /* at NULL */
+	BAD_ATTACH(EINVAL, argfmt, (uintptr_t)"getpid"); /* no length */
 	a = good;
-	a.argnames = (uintptr_t)"getpid\0";
-	a.argnames_len = 4096; /* too long */
+	a.argfmt = (uintptr_t)"getpid\0";
+	a.argfmt_len = 4096; /* too long */
 	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
-	a.argnames_len = 3; /* no NUL at the end */
+	a.argfmt_len = 3; /* no NUL at the end */
 	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
-	a.argnames = (uintptr_t)"get-pid";
-	a.argnames_len = 8; /* not a name */
+	a.argfmt = (uintptr_t)"get-pid";
+	a.argfmt_len = 8; /* not a name */
 	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
-	a.argnames = (uintptr_t)"read\0\0count";
-	a.argnames_len = 12; /* an empty name */
+	a.argfmt = (uintptr_t)"read\0\0count";
+	a.argfmt_len = 12; /* an empty name */
 	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
-	a.argnames = (uintptr_t)"f\0a\0b\0c\0d\0e\0f\0g";
-	a.argnames_len = 16; /* seven arguments */
+	a.argfmt = (uintptr_t)"f\0a\0b\0c\0d\0e\0f\0g";
+	a.argfmt_len = 16; /* seven arguments */
 	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
 	a = good;
 	a.nfields = 1;

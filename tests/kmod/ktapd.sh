@@ -157,6 +157,16 @@ trace_end {
 expect_status 0
 expect_out '^enter 1234 exit 1234 second 1234 ppid true$'
 
+# argstr of other tracepoints: the event's name and its print fmt, when
+# its arguments are plain fields (as the user engine and the kernel's
+# trace output print it); else nil (sched_switch's prev_state is an
+# expression).
+krun tp_argstr -e 'trace sched:sched_process_exec,sched:sched_process_fork,sched:sched_switch /execname == "ktapvm-target" || probename == "sched_process_fork"/ { printf("%s|%s\n", probename, argstr) }' -- sh -c "$T add 1; true"
+expect_status 0
+expect_out "^sched_process_exec|sched_process_exec: filename=$T pid=[0-9]* old_pid=[0-9]*\$"
+expect_out '^sched_process_fork|sched_process_fork: comm=[^ ]* pid=[0-9]* child_comm=[^ ]* child_pid=[0-9]*$'
+expect_out '^sched_switch|nil$'
+
 # Counter probes (a constant added to a global, or to its table's entry
 # for probename) are counted per CPU in the handler and applied before
 # the VM runs anything else: same figures, no VM per hit.
