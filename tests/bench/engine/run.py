@@ -30,6 +30,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 KTAP_COST = 'var s = {}\ntrace syscalls:sys_enter_* { s[probename] += 1 }'
@@ -47,16 +48,25 @@ def pinned(cpu, argv):
     return ['taskset', '-c', str(cpu), *argv]
 
 
-def wait_for(stream, pattern, timeout):
-    """Read lines until one matches; returns (match, seconds waited)."""
+def wait_for(stream, pattern, timeout, proc=None):
+    """Read lines until one matches; returns (match, seconds waited).
+    With proc, a tracer still silent after timeout seconds is killed (its
+    output then ends) rather than waited for forever."""
     t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        line = stream.readline()
-        if not line:
-            break
-        m = re.search(pattern, line)
-        if m:
-            return m, time.monotonic() - t0
+    watchdog = threading.Timer(timeout, proc.kill) if proc else None
+    if watchdog:
+        watchdog.start()
+    try:
+        while time.monotonic() - t0 < timeout:
+            line = stream.readline()
+            if not line:
+                break
+            m = re.search(pattern, line)
+            if m:
+                return m, time.monotonic() - t0
+    finally:
+        if watchdog:
+            watchdog.cancel()
     raise RuntimeError('tracer never printed %r' % pattern)
 
 
@@ -67,10 +77,24 @@ def run_workload(args):
     return float(out.split()[-1])
 
 
-def stop(p):
-    """SIGINT the tracer; returns its stderr and CPU seconds."""
+def stop(p, timeout=60):
+    """SIGINT the tracer; returns its stderr and CPU seconds. One that
+    has not exited after timeout seconds (bpftrace once sat in epoll_wait
+    here) is killed, and says so."""
     p.send_signal(signal.SIGINT)
-    _, _, ru = os.wait4(p.pid, 0)
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, _, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            print('warning: %s ignored SIGINT for %d s, killed'
+                  % (p.args[-1] if isinstance(p.args, list) else p.args,
+                     timeout), file=sys.stderr)
+            p.kill()
+            _, _, ru = os.wait4(p.pid, 0)
+            break
+        time.sleep(0.05)
     p.returncode = 0
     err = p.stderr.read() if p.stderr else ''
     return err, ru.ru_utime + ru.ru_stime
@@ -83,7 +107,7 @@ def traced_ktap(args, bpf=True, script=KTAP_COST, work=run_workload):
     p = subprocess.Popen(pinned(1, [args.drive, '--stats', '-e', script]),
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          text=True, env=env)
-    wait_for(p.stderr, r'armed in', 30)
+    wait_for(p.stderr, r'armed in', 30, p)
     secs = work(args)
     err, cpu = stop(p)
     stats = dict(kv.split('=') for kv in
@@ -95,7 +119,7 @@ def traced_bpftrace(args, script=BPF_COST, work=run_workload):
     p = subprocess.Popen(pinned(1, ['bpftrace', '-e', script]),
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          text=True)
-    wait_for(p.stdout, r'^ready', 120)
+    wait_for(p.stdout, r'^ready', 120, p)
     secs = work(args)
     p.stdout.close()
     _, cpu = stop(p)
@@ -151,7 +175,7 @@ def arm_ktap(args):
     t0 = time.monotonic()
     p = subprocess.Popen([args.drive, '-e', KTAP_ARM], stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True)
-    m, _ = wait_for(p.stderr, r'armed in ([0-9.]+) ms', 30)
+    m, _ = wait_for(p.stderr, r'armed in ([0-9.]+) ms', 30, p)
     ready = time.monotonic() - t0
     stop(p)
     return ready, float(m.group(1)) / 1e3, time.monotonic() - t0
@@ -161,7 +185,7 @@ def arm_bpftrace(args):
     t0 = time.monotonic()
     p = subprocess.Popen(['bpftrace', '-e', BPF_ARM], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True)
-    m, _ = wait_for(p.stdout, r'^ready', 300)
+    m, _ = wait_for(p.stdout, r'^ready', 300, p)
     ready = time.monotonic() - t0
     p.stdout.read()
     p.wait()
