@@ -587,26 +587,45 @@ static bool sys_compat(void)
 #endif
 }
 
-/* The events of one syscall, with sources: see sys_enter_hit(). */
+/*
+ * The events of syscall nr, which has sources: counter sources are
+ * counted; the record (the arguments from the syscall's registers, or
+ * ret on exit) and the caller's registers are made once, for the first
+ * source that runs a handler.
+ */
 static noinline void sys_run(struct ktapvm_source *src,
-			     struct ktapvm_sys_record *rec, u32 size)
+			     struct pt_regs *uregs, long nr, bool exit,
+			     long ret)
 {
+	struct ktapvm_sys_record rec __ktapvm_noinit;
 	struct ktapvm_probe_ctx pc;
 	struct ktapvm_event ev __ktapvm_noinit;
 	struct pt_regs regs __ktapvm_noinit;
+	u32 size = exit ? SYS_EXIT_SIZE : SYS_ENTER_SIZE;
+	bool made = false;
 
-	rec->pid = current->pid;
-	/* Where the tracepoint fired, for stack(), as perf's path passes. */
-	perf_fetch_caller_regs(&regs);
 	for (; src; src = src->perf.sys_next) {
 		if (src_counted(src))
 			continue;
 		if (!ktapvm_probe_begin(src->s, src->cpu, src->tgid,
 					src->children, &pc))
 			continue;
-		rec->type = (u16)src->id;
+		if (!made) {
+			rec = (struct ktapvm_sys_record){
+				.pid = current->pid, .nr = (s32)nr };
+			if (exit)
+				rec.args[0] = ret;
+			else
+				syscall_get_arguments(current, uregs,
+						      rec.args);
+			/* Where the tracepoint fired, for stack(), as
+			 * perf's path passes. */
+			perf_fetch_caller_regs(&regs);
+			made = true;
+		}
+		rec.type = (u16)src->id;
 		ktapvm_event_init(&ev, src->name, &regs, true);
-		decode_fields(src, (const u8 *)rec, size, &ev);
+		decode_fields(src, (const u8 *)&rec, size, &ev);
 		ev.sysfmt = src->perf.sysfmt;
 		ktapvm_probe_run(src->s, src->probe, &ev);
 		ktapvm_probe_end(src->s, &pc);
@@ -632,26 +651,18 @@ sys_sources(struct ktapvm_syscalls *sc, long nr)
 static void sys_enter_hit(void *data, struct pt_regs *regs, long id)
 {
 	struct ktapvm_source *src = sys_sources(data, id);
-	struct ktapvm_sys_record rec;
 
-	if (!src)
-		return;
-	rec = (struct ktapvm_sys_record){ .nr = (s32)id };
-	syscall_get_arguments(current, regs, rec.args);
-	sys_run(src, &rec, SYS_ENTER_SIZE);
+	if (src)
+		sys_run(src, regs, id, false, 0);
 }
 
 static void sys_exit_hit(void *data, struct pt_regs *regs, long ret)
 {
 	long nr = syscall_get_nr(current, regs);
 	struct ktapvm_source *src = sys_sources(data, nr);
-	struct ktapvm_sys_record rec;
 
-	if (!src)
-		return;
-	rec = (struct ktapvm_sys_record){ .nr = (s32)nr };
-	rec.args[0] = ret;
-	sys_run(src, &rec, SYS_EXIT_SIZE);
+	if (src)
+		sys_run(src, regs, nr, true, ret);
 }
 
 struct sys_find {

@@ -145,9 +145,6 @@ static void ek_syscall_kind(const struct engine_session *es,
 		return;
 	a->kind = (uint32_t)kind;
 	a->syscall_nr = (uint32_t)nr;
-	/* Not the tracepoint's print fmt: the syscall's own line. */
-	a->argfmt = 0;
-	a->argfmt_len = 0;
 	len = strlen(call) + 1;
 	if (len > size)
 		return;
@@ -308,12 +305,13 @@ static int ek_attach_tracepoint(void *ctx, const char *sys, const char *name)
 	a.nfields = (uint32_t)n;
 	a.fields = (uintptr_t)fields;
 	a.name = (uintptr_t)tev->name;
-	if (es->ver.features & KTAPVM_FEAT_ARGFMT &&
+	ek_syscall_kind(es, &a, sys, name, tev, names, sizeof(names));
+	if (a.kind == KTAPVM_EV_TRACEPOINT &&
+	    es->ver.features & KTAPVM_FEAT_ARGFMT &&
 	    ek_argfmt(tev, tf, fields, n, names, sizeof(names))) {
 		a.argfmt = (uintptr_t)names;
 		a.argfmt_len = (uint32_t)strlen(names) + 1;
 	}
-	ek_syscall_kind(es, &a, sys, name, tev, names, sizeof(names));
 	ek_target(es, &a, true);
 	snprintf(what, sizeof(what), "%s:%s", sys, name);
 	return ek_attach(es, &a, what, c->err, c->errlen);

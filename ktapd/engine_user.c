@@ -162,6 +162,17 @@ static void fold(struct engine_session *es)
 		eu_bpf_fold(es);
 }
 
+bool eu_probes_counted(const struct engine_session *es,
+		       const unsigned int *probes, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (!kp_vm_probe_counter(es->vm, probes[i]))
+			return false;
+	return n > 0;
+}
+
 bool eu_run_counted(struct engine_session *es, unsigned int probe,
 		    const char *probename, uint64_t runs)
 {

@@ -225,6 +225,10 @@ struct engine_session {
 };
 
 /* engine_user_events.c */
+/* Append probe to a probe list unless it is the last one already (a
+ * probe naming one event twice runs once per event). 0 or -ENOMEM. */
+int eu_probe_list_add(unsigned int **probes, unsigned int *n,
+		      unsigned int probe);
 int eu_events_resolve(struct engine_session *es, unsigned int probe,
 		      const char *spec, char *err, size_t errlen);
 void eu_events_free(struct engine_session *es);
@@ -422,6 +426,9 @@ int eu_bpf_attach(struct engine_session *es, struct perf_event_attr *attr,
  * es->cur; false once the VM said stop.
  */
 bool eu_run_probe(struct engine_session *es, unsigned int probe);
+/* Whether probes[0..n) are all counter probes (and n > 0). */
+bool eu_probes_counted(const struct engine_session *es,
+		       const unsigned int *probes, unsigned int n);
 /* As `runs` runs of counter probe `probe` (kp_vm_run_counted). */
 bool eu_run_counted(struct engine_session *es, unsigned int probe,
 		    const char *probename, uint64_t runs);

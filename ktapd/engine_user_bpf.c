@@ -511,16 +511,10 @@ int eu_bpf_counter_prog(struct engine_session *es, unsigned int k,
 
 static bool eligible(const struct eu_event *ev);
 
-/* Whether ev's probes are all counters (kp_vm_probe_counter). */
 static bool all_counters(const struct engine_session *es,
 			 const struct eu_event *ev)
 {
-	unsigned int i;
-
-	for (i = 0; i < ev->nprobes; i++)
-		if (!kp_vm_probe_counter(es->vm, ev->probes[i]))
-			return false;
-	return ev->nprobes > 0;
+	return eu_probes_counted(es, ev->probes, ev->nprobes);
 }
 
 /*

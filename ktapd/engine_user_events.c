@@ -221,20 +221,26 @@ struct resolve_ctx {
 	size_t errlen;
 };
 
-static int probe_add(struct eu_event *ev, unsigned int probe)
+int eu_probe_list_add(unsigned int **probes, unsigned int *n,
+		      unsigned int probe)
 {
-	unsigned int *n;
+	unsigned int *p;
 
 	/* A probe naming an event twice ("sched:*,sched:sched_switch") runs
 	 * once per event. */
-	if (ev->nprobes && ev->probes[ev->nprobes - 1] == probe)
+	if (*n && (*probes)[*n - 1] == probe)
 		return 0;
-	n = realloc(ev->probes, (ev->nprobes + 1) * sizeof(*n));
-	if (!n)
+	p = realloc(*probes, (*n + 1) * sizeof(*p));
+	if (!p)
 		return -ENOMEM;
-	ev->probes = n;
-	ev->probes[ev->nprobes++] = probe;
+	*probes = p;
+	p[(*n)++] = probe;
 	return 0;
+}
+
+static int probe_add(struct eu_event *ev, unsigned int probe)
+{
+	return eu_probe_list_add(&ev->probes, &ev->nprobes, probe);
 }
 
 static int resolve_one(void *arg, const char *sys, const char *name)

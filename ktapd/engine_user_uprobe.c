@@ -213,7 +213,7 @@ static int uprobe_add(struct eu_uprobes *u, unsigned int probe,
 		      struct eu_uprobe *tmpl, struct eu_uprobe **out)
 {
 	struct eu_uprobe *up = NULL, **nu;
-	unsigned int i, *np;
+	unsigned int i;
 
 	for (i = 0; i < u->n; i++)
 		if (u->ups[i]->offset == tmpl->offset &&
@@ -240,14 +240,7 @@ static int uprobe_add(struct eu_uprobes *u, unsigned int probe,
 			return -ENOMEM;
 	}
 	*out = up;
-	if (up->nprobes && up->probes[up->nprobes - 1] == probe)
-		return 0;
-	np = realloc(up->probes, (up->nprobes + 1) * sizeof(*np));
-	if (!np)
-		return -ENOMEM;
-	up->probes = np;
-	up->probes[up->nprobes++] = probe;
-	return 0;
+	return eu_probe_list_add(&up->probes, &up->nprobes, probe);
 }
 
 static bool is_glob(const char *s)
@@ -814,18 +807,6 @@ unsigned int eu_uprobe_bpf_count(const struct engine_session *es)
 	return n;
 }
 
-/* Whether every probe of up is a counter (kp_vm_probe_counter). */
-static bool counted(const struct engine_session *es,
-		    const struct eu_uprobe *up)
-{
-	unsigned int i;
-
-	for (i = 0; i < up->nprobes; i++)
-		if (!kp_vm_probe_counter(es->vm, up->probes[i]))
-			return false;
-	return up->nprobes > 0;
-}
-
 unsigned int eu_uprobe_bpf_counters(struct engine_session *es)
 {
 	struct eu_uprobes *u = es->uprobes;
@@ -837,7 +818,9 @@ unsigned int eu_uprobe_bpf_counters(struct engine_session *es)
 
 		up->counted = 0;
 		up->counter = bpf_eligible(es, up) && !up->sdt &&
-				      counted(es, up) ? ++n : 0;
+				      eu_probes_counted(es, up->probes,
+							up->nprobes) ?
+				      ++n : 0;
 	}
 	return n;
 }

@@ -222,6 +222,7 @@ int kp_vm_load(struct kp_vm *vm, const void *chunk, kp_size_t len,
 		vm->main = NULL;
 		return ret;
 	}
+	kp_vm_find_counters(vm);
 	vm->loaded = 1;
 	return 0;
 }

@@ -32,12 +32,25 @@ struct kp_frame {
 #define KP_FRAME_ENTRY 1 /* returning ends the interpreter loop */
 #define KP_FRAME_TFOR 2 /* called by TFORLOOP: test its result on return */
 
+/* One statement of a counter probe: globals[g] (or its table's entry for
+ * probename when keyed) += the handler's constant k (vm.c). */
+struct kp_counter_stmt {
+	kp_u32 g, k;
+	int keyed;
+};
+
+#define KP_COUNTER_STMTS 8
+
 struct kp_probe {
 	int kind;
 	int line;
 	kp_u64 period_ns;
 	const char *spec;
 	struct kp_closure *handler, *filter; /* filter may be NULL */
+	/* A counter probe's statements (kp_vm_probe_counter), found once
+	 * when the chunk is loaded; ncounter 0: not one. */
+	int ncounter;
+	struct kp_counter_stmt counter[KP_COUNTER_STMTS];
 };
 
 /* The event words that are strings, cached per event. */
@@ -130,6 +143,8 @@ const char *kp_typename(const struct kp_value *v);
  */
 #define KP_OUT_FLUSH 4096
 void kp_vm_flush(struct kp_vm *vm);
+/* After a load: which probes are counters (kp_probe.counter). */
+void kp_vm_find_counters(struct kp_vm *vm);
 
 /* Make room for n slots above index from; may move the stack. */
 int kp_vm_growstack(struct kp_vm *vm, kp_u32 from, kp_u32 n);

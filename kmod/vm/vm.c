@@ -1077,14 +1077,6 @@ unsigned int kp_vm_nprobes(const struct kp_vm *vm)
 	return vm->nprobes;
 }
 
-/* One statement of a counter handler: global g (or g[probename]) += K(k). */
-struct counter_stmt {
-	kp_u32 g, k;
-	int keyed;
-};
-
-#define KP_COUNTER_STMTS 8
-
 /*
  * A counter statement at *pc, either form:
  *   GETGLOBAL r, g; [NILZ r]; ADD a, r, K(c) (or K(c), r); SETGLOBAL a, g
@@ -1094,7 +1086,7 @@ struct counter_stmt {
  * past it.
  */
 static int counter_stmt(const struct kp_proto *p, kp_u32 *pc,
-			struct counter_stmt *st)
+			struct kp_counter_stmt *st)
 {
 	const kp_u32 *c = p->code;
 	kp_u32 n = p->ncode, i = *pc, r, t = 0, key = 0, b, rk;
@@ -1149,7 +1141,7 @@ static int counter_stmt(const struct kp_proto *p, kp_u32 *pc,
  * A counter handler: counter statements (at most KP_COUNTER_STMTS), then
  * RETURN with no values. Returns how many (0: not one).
  */
-static int counter_code(const struct kp_proto *p, struct counter_stmt *st)
+static int counter_code(const struct kp_proto *p, struct kp_counter_stmt *st)
 {
 	kp_u32 pc = 0;
 	int n = 0;
@@ -1168,7 +1160,7 @@ static int counter_code(const struct kp_proto *p, struct counter_stmt *st)
  */
 static int global_used_elsewhere(const struct kp_vm *vm, kp_u32 g)
 {
-	struct counter_stmt st[KP_COUNTER_STMTS];
+	struct kp_counter_stmt st[KP_COUNTER_STMTS];
 	const struct kp_proto *p;
 	kp_u32 i, j, pc, op;
 	int own;
@@ -1194,31 +1186,32 @@ static int global_used_elsewhere(const struct kp_vm *vm, kp_u32 g)
 	return 0;
 }
 
-/* The statements of counter probe `probe`, or 0. */
-static int probe_counter(const struct kp_vm *vm, unsigned int probe,
-			 struct counter_stmt *st)
+/* The statements of counter probe `probe` (into p->counter), or 0. */
+static int probe_counter(const struct kp_vm *vm, struct kp_probe *p)
 {
-	const struct kp_probe *p;
 	int n, i;
 
-	if (probe >= vm->nprobes)
-		return 0;
-	p = &vm->probes[probe];
 	if (p->kind != KP_PROBE_TRACE || p->filter)
 		return 0;
-	n = counter_code(p->handler->p, st);
+	n = counter_code(p->handler->p, p->counter);
 	for (i = 0; i < n; i++)
-		if (st[i].g >= vm->nglobals ||
-		    global_used_elsewhere(vm, st[i].g))
+		if (p->counter[i].g >= vm->nglobals ||
+		    global_used_elsewhere(vm, p->counter[i].g))
 			return 0;
 	return n;
 }
 
+void kp_vm_find_counters(struct kp_vm *vm)
+{
+	kp_u32 j;
+
+	for (j = 0; j < vm->nprobes; j++)
+		vm->probes[j].ncounter = probe_counter(vm, &vm->probes[j]);
+}
+
 int kp_vm_probe_counter(const struct kp_vm *vm, unsigned int probe)
 {
-	struct counter_stmt st[KP_COUNTER_STMTS];
-
-	return probe_counter(vm, probe, st) > 0;
+	return probe < vm->nprobes && vm->probes[probe].ncounter > 0;
 }
 
 /* The event of a counted run: probename only. */
@@ -1245,7 +1238,7 @@ int kp_vm_run_counted(struct kp_vm *vm, unsigned int probe,
 {
 	struct counted_event ce = { .ev = { .str_field = counted_str },
 				    .name = probename, .len = len };
-	struct counter_stmt st[KP_COUNTER_STMTS];
+	const struct kp_counter_stmt *st;
 	const struct kp_proto *p;
 	const struct kp_value *cur;
 	struct kp_value key, val, *v;
@@ -1256,11 +1249,12 @@ int kp_vm_run_counted(struct kp_vm *vm, unsigned int probe,
 		return state_result(vm);
 	if (!runs)
 		return KP_OK;
-	n = probe_counter(vm, probe, st);
-	if (!n) {
+	if (!kp_vm_probe_counter(vm, probe)) {
 		kp_rt_error(vm, "probe %u is not a counter", probe);
 		return unwind(vm, KP_ERROR);
 	}
+	n = vm->probes[probe].ncounter;
+	st = vm->probes[probe].counter;
 	p = vm->probes[probe].handler->p;
 	/* All or nothing: every value must be one the adds take. */
 	for (i = 0; i < n; i++) {
