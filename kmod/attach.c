@@ -31,6 +31,7 @@
 
 #include "chunk.h"
 #include "compat.h"
+#include "kp_argprog.h"
 #include "ktapvm.h"
 
 /* Fields of struct ktapvm_attach an event kind uses (else: zero). */
@@ -69,8 +70,10 @@ struct ktapvm_source {
 			/* SYS_*: argstr (NULL: nil); its strings in sysnames */
 			struct ktapvm_sysfmt *sysfmt;
 			char *sysnames;
-			/* TRACEPOINT: argstr's format (ATTACH argfmt), or NULL */
-			char *tpfmt;
+			/* TRACEPOINT: argstr's print program (ATTACH
+			 * argfmt, kmod/vm/argprog.c), or NULL */
+			char *tpprog;
+			u32 tpprog_len;
 		} perf; /* TRACEPOINT, PROFILE, SYS_ENTER, SYS_EXIT */
 		struct {
 			struct kprobe kp;
@@ -194,6 +197,7 @@ static void decode_fields(struct ktapvm_source *src, const u8 *raw, u32 size,
 	u32 i, loc;
 
 	ev->raw = raw;
+	ev->rawlen = size;
 	for (i = 0; i < src->perf.nfields; i++, f++) {
 		if ((u32)f->offset + f->size > size)
 			break;
@@ -225,144 +229,18 @@ out:
 	kev->nargs = i;
 }
 
-/*
- * Tracepoint argstr (ATTACH argfmt): a printf format whose conversions
- * name their field, "%N$[flags][width][.prec][length]conv". One
- * conversion at *pp (just past its '%'); -1 when it is not one of those.
- */
-struct argfmt_conv {
-	u32 field; /* 0-based */
-	char flags[6];
-	int width, prec; /* -1: none */
-	int len; /* 0 (int), 1 (hh), 2 (h), 3 (l, ll, z) */
-	char conv;
-};
-
-static int argfmt_parse(const char **pp, struct argfmt_conv *c)
-{
-	const char *p = *pp;
-	u32 nf = 0;
-
-	memset(c, 0, sizeof(*c));
-	c->width = c->prec = -1;
-	if (!isdigit(*p))
-		return -1;
-	for (c->field = 0; isdigit(*p) && c->field < 100; p++)
-		c->field = c->field * 10 + (*p - '0');
-	if (*p++ != '$' || !c->field--)
-		return -1;
-	while (*p && strchr("-+ 0#", *p) && nf < sizeof(c->flags) - 1)
-		c->flags[nf++] = *p++;
-	if (isdigit(*p))
-		for (c->width = 0; isdigit(*p) && c->width < 100; p++)
-			c->width = c->width * 10 + (*p - '0');
-	if (*p == '.') {
-		p++;
-		for (c->prec = 0; isdigit(*p) && c->prec < 100; p++)
-			c->prec = c->prec * 10 + (*p - '0');
-	}
-	if (p[0] == 'h' && p[1] == 'h') {
-		c->len = 1;
-		p += 2;
-	} else if (*p == 'h') {
-		c->len = 2;
-		p++;
-	} else if (p[0] == 'l' && p[1] == 'l') {
-		c->len = 3;
-		p += 2;
-	} else if (*p == 'l' || *p == 'z') {
-		c->len = 3;
-		p++;
-	}
-	if (!*p || !strchr("diuxXocs", *p) || c->width >= 100 ||
-	    c->prec >= 100)
-		return -1;
-	c->conv = *p++;
-	*pp = p;
-	return 0;
-}
-
-/* A format argfmt_parse() takes, each field of the kind it needs. */
-static int argfmt_check(const char *fmt, const struct ktapvm_field *f,
-			u32 nfields)
-{
-	struct argfmt_conv c;
-	bool str;
-
-	while ((fmt = strchr(fmt, '%'))) {
-		fmt++;
-		if (*fmt == '%') {
-			fmt++;
-			continue;
-		}
-		if (argfmt_parse(&fmt, &c) || c.field >= nfields)
-			return -EINVAL;
-		str = f[c.field].kind == KTAPVM_FIELD_STRING ||
-		      f[c.field].kind == KTAPVM_FIELD_CHARS;
-		if (str != (c.conv == 's') ||
-		    f[c.field].kind == KTAPVM_FIELD_OPAQUE)
-			return -EINVAL;
-	}
-	return 0;
-}
-
+/* A tracepoint's argstr: its print program (ATTACH argfmt) on the record. */
 long ktapvm_tp_argstr(const struct ktapvm_event *ev, char *buf, size_t size)
 {
 	const struct ktapvm_source *src = ev->src;
-	const struct kp_event *kev = &ev->kev;
-	const char *p = src->perf.tpfmt, *q, *str;
-	struct argfmt_conv c;
-	char spec[24];
-	size_t len = 0;
-	u64 loc, v;
-	int n;
+	struct kp_argprog_env env = {
+		.raw = ev->raw,
+		.rawlen = ev->rawlen,
+		.symbol = ktapvm_symbol,
+	};
 
-	while (*p && len + 1 < size) {
-		q = strchrnul(p, '%');
-		n = min_t(size_t, q - p, size - 1 - len);
-		memcpy(buf + len, p, n);
-		len += n;
-		if (!*q)
-			break;
-		p = q + 1;
-		if (*p == '%') {
-			len += scnprintf(buf + len, size - len, "%%");
-			p++;
-			continue;
-		}
-		/* Checked at ATTACH; a field this record lacks: nil. */
-		if (argfmt_parse(&p, &c) || c.field >= (u32)kev->nargs)
-			return -1;
-		v = (u64)kev->args[c.field];
-		if (c.conv == 's') {
-			loc = v;
-			str = (const char *)ev->raw + (loc >> 32);
-			n = strnlen(str, (u32)loc);
-			if (c.prec >= 0 && c.prec < n)
-				n = c.prec;
-			snprintf(spec, sizeof(spec), "%%%s%.0d.*s", c.flags,
-				 c.width < 0 ? 0 : c.width);
-			len += scnprintf(buf + len, size - len, spec, n, str);
-			continue;
-		}
-		/* The C integer the length names, then printed as 64 bits. */
-		if (c.len == 1)
-			v = strchr("di", c.conv) ? (u64)(s64)(s8)v : (u8)v;
-		else if (c.len == 2)
-			v = strchr("di", c.conv) ? (u64)(s64)(s16)v : (u16)v;
-		else if (c.len == 0 && c.conv != 'c')
-			v = strchr("di", c.conv) ? (u64)(s64)(s32)v : (u32)v;
-		if (c.conv == 'c') {
-			len += scnprintf(buf + len, size - len, "%c", (int)v);
-			continue;
-		}
-		snprintf(spec, sizeof(spec), "%%%s%.0d%s%.0dll%c", c.flags,
-			 c.width < 0 ? 0 : c.width, c.prec >= 0 ? "." : "",
-			 c.prec < 0 ? 0 : c.prec, c.conv);
-		len += scnprintf(buf + len, size - len, spec, v);
-	}
-	buf[len] = 0;
-	return len;
+	return kp_argprog_run(src->perf.tpprog, src->perf.tpprog_len, &env,
+			      buf, size);
 }
 
 static void tracepoint_hit(struct perf_event *event,
@@ -382,7 +260,7 @@ static void tracepoint_hit(struct perf_event *event,
 	if ((data->sample_flags & PERF_SAMPLE_RAW) && data->raw) {
 		decode_fields(src, data->raw->frag.data, data->raw->frag.size,
 			      &ev);
-		if (src->perf.tpfmt)
+		if (src->perf.tpprog)
 			ev.src = src;
 	} else {
 		src->s->short_records++;
@@ -494,7 +372,10 @@ static int fields_attach(struct ktapvm_source *src,
 	return 0;
 }
 
-/* ATTACH argfmt into *out: at most KTAPVM_MAX_ARGFMT bytes, NUL last. */
+/*
+ * ATTACH argfmt into *out: at most KTAPVM_MAX_ARGFMT bytes, NUL last (a
+ * print program's END is 0 too).
+ */
 static int argfmt_copy(struct ktapvm_source *src,
 		       const struct ktapvm_attach *a, char **out)
 {
@@ -528,10 +409,10 @@ static int tracepoint_attach(struct ktapvm_source *src,
 	int r = fields_attach(src, a);
 
 	if (!r && (a->argfmt || a->argfmt_len)) {
-		r = argfmt_copy(src, a, &src->perf.tpfmt);
-		if (!r)
-			r = argfmt_check(src->perf.tpfmt, src->perf.fields,
-					 src->perf.nfields);
+		r = argfmt_copy(src, a, &src->perf.tpprog);
+		src->perf.tpprog_len = a->argfmt_len;
+		if (!r && kp_argprog_check(src->perf.tpprog, a->argfmt_len))
+			r = -EINVAL;
 	}
 	return r ? r : perf_create(src, &attr, tracepoint_hit);
 }
@@ -1118,7 +999,7 @@ static void attach_free(struct ktapvm_source *src)
 		kfree(src->perf.fields);
 		kfree(src->perf.sysfmt);
 		kfree(src->perf.sysnames);
-		kfree(src->perf.tpfmt);
+		kfree(src->perf.tpprog);
 		break;
 	case KTAPVM_EV_KPROBE:
 		kfree(src->kp.symbol);

@@ -173,14 +173,17 @@ struct ktapvm_event {
 	 * args[N] = offset << 32 | length within it, checked against it.
 	 */
 	const u8 *raw;
+	u32 rawlen; /* TRACEPOINT: raw's size */
 	/* SYS_*: argstr from raw's arguments (see struct ktapvm_sysfmt) */
 	const struct ktapvm_sysfmt *sysfmt;
-	/* TRACEPOINT with argfmt: its source (ktapvm_tp_argstr()) */
+	/* TRACEPOINT with a print program: its source (ktapvm_tp_argstr()) */
 	const struct ktapvm_source *src;
 };
 
-/* attach.c: a tracepoint's argstr from ev->src's argfmt; -1: nil. */
+/* attach.c: a tracepoint's argstr from ev->src's print program; -1: nil. */
 long ktapvm_tp_argstr(const struct ktapvm_event *ev, char *buf, size_t size);
+/* run.c: kp_argprog_env.symbol (sprint_symbol()) */
+long ktapvm_symbol(void *ctx, kp_u64 addr, int off, char *buf, kp_size_t size);
 
 extern const struct kp_host_ops ktapvm_host_ops;
 /* kp_event.str_field of every event (run.c). */

@@ -28,6 +28,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cred.h>
+#include <linux/kallsyms.h>
 #include <linux/math64.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
@@ -232,6 +233,30 @@ static long sys_argstr(const struct ktapvm_event *ev, char *buf, size_t size)
 	}
 	len += scnprintf(buf + len, size - len, ")");
 	return len;
+}
+
+/*
+ * sprint_symbol() needs KSYM_SYMBOL_LEN bytes, too many for a probe's
+ * stack: one buffer per CPU, used with interrupts off (a VM run holds
+ * vm_lock). Not in NMI, which could interrupt another session's use.
+ */
+static DEFINE_PER_CPU(char[KSYM_SYMBOL_LEN], ktapvm_ksym);
+
+long ktapvm_symbol(void *ctx, kp_u64 addr, int off, char *buf, kp_size_t size)
+{
+	char *sym = *this_cpu_ptr(&ktapvm_ksym);
+	size_t n;
+
+	if (in_nmi())
+		return -1;
+	/* "name+0xoff/0xsize [module]", or the bare address: none. */
+	sprint_symbol(sym, (unsigned long)addr);
+	if (!strncmp(sym, "0x", 2))
+		return -1;
+	n = strcspn(sym, off ? "/ " : "+ ");
+	n = min_t(size_t, n, size);
+	memcpy(buf, sym, n);
+	return n;
 }
 
 long ktapvm_host_str_field(const struct kp_event *kev, int field, char *buf,

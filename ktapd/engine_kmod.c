@@ -18,10 +18,12 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "argprog.h"
 #include "chunk.h"
 #include "engine_kmod.h"
 #include "engine_util.h"
 #include "engines.h"
+#include "log.h"
 #include "macro.h"
 #include "syscalls.h"
 #include "tpevent.h"
@@ -162,91 +164,6 @@ static void ek_syscall_kind(const struct engine_session *es,
 	a->argfmt_len = (uint32_t)len;
 }
 
-/* The index in fields[] of the print fmt argument arg, or -1. */
-static int ek_arg_field(const struct tep_event *tev, const struct tp_field *tf,
-			const struct ktapvm_field *fields, int n,
-			const struct tep_print_arg *arg)
-{
-	const struct tep_format_field *ff;
-	const char *fname;
-	int i;
-
-	if (arg->type == TEP_PRINT_FIELD)
-		fname = arg->field.name;
-	else if (arg->type == TEP_PRINT_STRING)
-		fname = arg->string.string;
-	else
-		return -1;
-	ff = fname ? tep_find_field((struct tep_event *)tev, fname) : NULL;
-	if (!ff)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (tf[i].offset == (uint32_t)ff->offset &&
-		    fields[i].kind != KTAPVM_FIELD_OPAQUE &&
-		    (arg->type == TEP_PRINT_STRING) ==
-			    (fields[i].kind == KTAPVM_FIELD_STRING) &&
-		    (tf[i].kind != TP_FIELD_NUMBER ||
-		     !(ff->flags & TEP_FIELD_IS_ARRAY)))
-			return i;
-	return -1;
-}
-
-/*
- * argstr for the kmod engine (ATTACH argfmt): "NAME: " and the event's
- * print fmt with each conversion naming its field ("%2$d"), when every
- * argument is a plain field (REC->x, __get_str(x)) of fields[] and every
- * conversion one the module formats (d i u x X o c s, no '*'); else
- * false, and argstr stays nil there.
- */
-static bool ek_argfmt(const struct tep_event *tev, const struct tp_field *tf,
-		      const struct ktapvm_field *fields, int n, char *out,
-		      size_t size)
-{
-	const struct tep_print_arg *arg = tev->print_fmt.args;
-	const char *p = tev->print_fmt.format;
-	size_t len, span;
-	int i;
-
-	if (!p)
-		return false;
-	len = (size_t)snprintf(out, size, "%s: ", tev->name);
-	if (len >= size || strchr(tev->name, '%'))
-		return false;
-	while (*p) {
-		span = strcspn(p, "%");
-		if (len + span + 1 >= size)
-			return false;
-		memcpy(out + len, p, span);
-		len += span;
-		p += span;
-		if (!*p)
-			break;
-		if (p[1] == '%') {
-			if (len + 3 >= size)
-				return false;
-			memcpy(out + len, "%%", 2);
-			len += 2;
-			p += 2;
-			continue;
-		}
-		span = 1 + strspn(p + 1, "-+ 0#0123456789.hlz");
-		if (!p[span] || !strchr("diuxXocs", p[span]) || !arg)
-			return false;
-		i = ek_arg_field(tev, tf, fields, n, arg);
-		if (i < 0 || (p[span] == 's') !=
-				     (fields[i].kind == KTAPVM_FIELD_STRING ||
-				      fields[i].kind == KTAPVM_FIELD_CHARS))
-			return false;
-		len += (size_t)snprintf(out + len, size - len, "%%%d$%.*s",
-					i + 1, (int)span, p + 1);
-		if (len >= size)
-			return false;
-		p += span + 1;
-		arg = arg->next;
-	}
-	return !arg && len + 1 < size;
-}
-
 static int ek_attach_tracepoint(void *ctx, const char *sys, const char *name)
 {
 	struct ek_resolve *c = ctx;
@@ -257,7 +174,9 @@ static int ek_attach_tracepoint(void *ctx, const char *sys, const char *name)
 				   .kind = KTAPVM_EV_TRACEPOINT };
 	struct tep_event *tev;
 	char what[256], names[KTAPVM_MAX_ARGFMT];
+	struct argprog_info info;
 	uint64_t *ids;
+	long plen;
 	int i, n, max, r;
 
 	r = tp_event_get(es->tep, sys, name, &tev, c->err, c->errlen);
@@ -307,10 +226,16 @@ static int ek_attach_tracepoint(void *ctx, const char *sys, const char *name)
 	a.name = (uintptr_t)tev->name;
 	ek_syscall_kind(es, &a, sys, name, tev, names, sizeof(names));
 	if (a.kind == KTAPVM_EV_TRACEPOINT &&
-	    es->ver.features & KTAPVM_FEAT_ARGFMT &&
-	    ek_argfmt(tev, tf, fields, n, names, sizeof(names))) {
-		a.argfmt = (uintptr_t)names;
-		a.argfmt_len = (uint32_t)strlen(names) + 1;
+	    es->ver.features & KTAPVM_FEAT_ARGPROG) {
+		/* argstr's print program; without one, argstr stays nil. */
+		plen = argprog_compile(tev, names, sizeof(names), &info);
+		if (plen > 0) {
+			a.argfmt = (uintptr_t)names;
+			a.argfmt_len = (uint32_t)plen;
+		} else {
+			log_debug("%s:%s: argstr is nil on the kmod engine: %s",
+				  sys, name, info.why);
+		}
 	}
 	ek_target(es, &a, true);
 	snprintf(what, sizeof(what), "%s:%s", sys, name);

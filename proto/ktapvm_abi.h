@@ -72,8 +72,12 @@
 #define KTAPVM_FEAT_CHILDREN (1ull << 36) /* KTAPVM_ATTACH_CHILDREN */
 /* STRING and CHARS tracepoint fields are strings (KTAPVM_FIELD_*) */
 #define KTAPVM_FEAT_STRINGS (1ull << 37)
-/* TRACEPOINT takes argfmt (argstr from the print fmt) */
-#define KTAPVM_FEAT_ARGFMT (1ull << 38)
+/*
+ * Bit 38 was KTAPVM_FEAT_ARGFMT: TRACEPOINT argfmt as a printf format of
+ * plain fields. Retired for KTAPVM_FEAT_ARGPROG; never offered again.
+ */
+/* TRACEPOINT takes argfmt as a print program (struct below) */
+#define KTAPVM_FEAT_ARGPROG (1ull << 39)
 
 /* VERSION: what this module offers. All fields but size are out. */
 struct ktapvm_version {
@@ -240,16 +244,13 @@ struct ktapvm_attach {
 	 * sys_enter_NAME, then its arguments' names (at most 6; [A-Za-z0-9_]
 	 * each): argstr reads "sys_NAME(ARG1: V1, ...)" or "sys_NAME ->
 	 * 0xRET" as the kernel's trace output.
-	 * TRACEPOINT (KTAPVM_FEAT_ARGFMT): a printf format, "%%" or
-	 * conversions "%N$[-+ 0#][width][.prec][hh|h|l|ll|z](d|i|u|x|X|o|c|s)"
-	 * that each name field N (1-based) of fields[]: numeric fields for
-	 * d i u x X o c, STRING and CHARS fields for s. ktapd writes the
-	 * event's name and its print fmt this way when every argument of the
-	 * print fmt is a plain field.
+	 * TRACEPOINT (KTAPVM_FEAT_ARGPROG): a print program (see "Print
+	 * programs" below) that formats the event as its print fmt does;
+	 * ktapd compiles it from the event's format file.
 	 */
 	__u64 argfmt;
 };
-#define KTAPVM_MAX_ARGFMT 1024u
+#define KTAPVM_MAX_ARGFMT 4096u
 #define KTAPVM_ATTACH_SIZE_VER0 88
 #define KTAPVM_ATTACH_SIZE_VER1 104 /* syscall_nr, argfmt */
 
@@ -358,5 +359,95 @@ struct ktapvm_record {
 };
 
 #define KTAPVM_RECORD_ALIGN 8
+
+/*
+ * Print programs: a tracepoint's argstr (ATTACH argfmt), the event's
+ * print fmt ("NAME: " first) as a tree in prefix order, reading the record
+ * by offsets (not fields[]). Numbers are in the host's byte order,
+ * unaligned. The module checks a program whole at ATTACH (known ops,
+ * bounds, depth) and refuses it with EINVAL otherwise; argstr runs it per
+ * event, and is nil for a record too short for a field it reads.
+ *
+ *   program := item* END
+ *   item    := TEXT u16:n n*byte            text as is
+ *            | CONV conv flags width prec length value
+ *                conv: d i u x X o c  (num), s (str), p (num: 0x..., or
+ *                "(nil)" for 0), S (num: symbol+0xoff), f (num: symbol);
+ *                flags: KTAPVM_AP_F_*; width, prec: 0..64, or 0xff for
+ *                none; length: 0 int, 1 char, 2 short, 3 long (the C
+ *                type d..c print the value as)
+ *   num     := FIELD u16:offset u8:size   1, 2, 4 or 8 bytes, unsigned
+ *            | CONST u64
+ *            | NOT num | BNOT num         ! ~
+ *            | BIN u8:op num num          op: KTAPVM_AP_OP_*, on 64 bits
+ *                                         unsigned; / and % by 0 give 0
+ *            | COND num num num           a ? b : c
+ *   str     := SFIELD u8:kind u16:offset u16:size   up to its first NUL:
+ *                KTAPVM_AP_CHARS char[size] at offset; KTAPVM_AP_DATA_LOC
+ *                (size 4) the u32 at offset locates it (offset | len <<
+ *                16), KTAPVM_AP_REL_LOC likewise from the field's end; an
+ *                empty one prints nothing at all, not even padding
+ *            | SLIT u16:n n*byte
+ *            | SCOND num str str
+ *            | FLAGS num u16:n n*byte(delimiter) u16:k k*flag
+ *                each flag u64:value u16:n n*byte: in order, the text of
+ *                each value > 0 (as s64) all of whose bits remain set,
+ *                texts joined by the delimiter, bits cleared; once none
+ *                remain, the text of a value < 0 (bit 63), undelimited,
+ *                ends the list; bits left over print as 0x%llx. (What
+ *                libtraceevent does, the user engine's argstr.)
+ *            | SYMBOLIC num u16:k k*flag    the text of the first equal
+ *                                           value, else 0x%llx
+ *   s applies its flags (only '-'), width and precision to each text a
+ *   FLAGS or SYMBOLIC prints, not to their 0x%llx. Depth: at most
+ *   KTAPVM_AP_MAX_DEPTH nested values.
+ */
+#define KTAPVM_AP_END 0
+#define KTAPVM_AP_TEXT 1
+#define KTAPVM_AP_CONV 2
+#define KTAPVM_AP_FIELD 3
+#define KTAPVM_AP_CONST 4
+#define KTAPVM_AP_NOT 5
+#define KTAPVM_AP_BNOT 6
+#define KTAPVM_AP_BIN 7
+#define KTAPVM_AP_COND 8
+#define KTAPVM_AP_SFIELD 9
+#define KTAPVM_AP_SLIT 10
+#define KTAPVM_AP_SCOND 11
+#define KTAPVM_AP_FLAGS 12
+#define KTAPVM_AP_SYMBOLIC 13
+
+#define KTAPVM_AP_OP_ADD 0
+#define KTAPVM_AP_OP_SUB 1
+#define KTAPVM_AP_OP_MUL 2
+#define KTAPVM_AP_OP_DIV 3
+#define KTAPVM_AP_OP_MOD 4
+#define KTAPVM_AP_OP_SHL 5
+#define KTAPVM_AP_OP_SHR 6
+#define KTAPVM_AP_OP_AND 7
+#define KTAPVM_AP_OP_OR 8
+#define KTAPVM_AP_OP_XOR 9
+#define KTAPVM_AP_OP_EQ 10
+#define KTAPVM_AP_OP_NE 11
+#define KTAPVM_AP_OP_LT 12
+#define KTAPVM_AP_OP_LE 13
+#define KTAPVM_AP_OP_GT 14
+#define KTAPVM_AP_OP_GE 15
+#define KTAPVM_AP_OP_LAND 16
+#define KTAPVM_AP_OP_LOR 17
+
+#define KTAPVM_AP_F_MINUS (1u << 0)
+#define KTAPVM_AP_F_PLUS (1u << 1)
+#define KTAPVM_AP_F_SPACE (1u << 2)
+#define KTAPVM_AP_F_ZERO (1u << 3)
+#define KTAPVM_AP_F_ALT (1u << 4)
+
+#define KTAPVM_AP_CHARS 0
+#define KTAPVM_AP_DATA_LOC 1
+#define KTAPVM_AP_REL_LOC 2
+
+#define KTAPVM_AP_NONE 0xff /* no width or precision */
+#define KTAPVM_AP_MAX_WIDTH 64
+#define KTAPVM_AP_MAX_DEPTH 16
 
 #endif /* KTAP_PROTO_KTAPVM_ABI_H */

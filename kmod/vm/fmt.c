@@ -19,6 +19,8 @@ int kp_buf_reserve(struct kp_vm *vm, struct kp_buf *b, kp_size_t n)
 
 	if (b->cap - b->len >= n)
 		return 0;
+	if (!vm)
+		return KP_ERROR; /* a caller's fixed buffer: full */
 	cap = b->cap ? b->cap : 64;
 	while (cap - b->len < n)
 		cap *= 2;
@@ -37,8 +39,13 @@ int kp_buf_add(struct kp_vm *vm, struct kp_buf *b, const char *s, kp_size_t n)
 {
 	if (!n)
 		return 0;
-	if (kp_buf_reserve(vm, b, n))
+	if (kp_buf_reserve(vm, b, n)) {
+		if (!vm) { /* a fixed buffer: filled to its end */
+			kp_memcpy(b->p + b->len, s, b->cap - b->len);
+			b->len = b->cap;
+		}
 		return KP_ERROR;
+	}
 	kp_memcpy(b->p + b->len, s, n);
 	b->len += n;
 	return 0;
@@ -123,28 +130,24 @@ int kp_fmt_value(struct kp_vm *vm, struct kp_buf *b, const struct kp_value *v)
 	}
 }
 
-/* One printf directive: %[flags][width][.precision][length]conv. */
-struct kp_spec {
-	int minus, zero, plus, space, alt;
-	int width, prec; /* prec < 0: none */
-	char conv;
-};
-
 static int pad(struct kp_vm *vm, struct kp_buf *b, char c, int n)
 {
 	if (n <= 0)
 		return 0;
-	if (kp_buf_reserve(vm, b, (kp_size_t)n))
+	if (kp_buf_reserve(vm, b, (kp_size_t)n)) {
+		if (!vm) { /* a fixed buffer: filled to its end */
+			kp_memset(b->p + b->len, c, b->cap - b->len);
+			b->len = b->cap;
+		}
 		return KP_ERROR;
+	}
 	kp_memset(b->p + b->len, c, (kp_size_t)n);
 	b->len += (kp_size_t)n;
 	return 0;
 }
 
-/* prefix ("-", "0x", ...), zeros, then body, padded to the width. */
-static int emit_field(struct kp_vm *vm, struct kp_buf *b,
-		      const struct kp_spec *sp, const char *prefix, int zeros,
-		      const char *body, int blen)
+int kp_fmt_field(struct kp_vm *vm, struct kp_buf *b, const struct kp_spec *sp,
+		 const char *prefix, int zeros, const char *body, int blen)
 {
 	int plen = (int)kp_strlen(prefix);
 	int fill = sp->width - plen - zeros - blen;
@@ -163,8 +166,8 @@ static int emit_field(struct kp_vm *vm, struct kp_buf *b,
 	return sp->minus ? pad(vm, b, ' ', fill) : 0;
 }
 
-static int fmt_integer(struct kp_vm *vm, struct kp_buf *b,
-		       const struct kp_spec *sp, kp_s64 v)
+int kp_fmt_integer(struct kp_vm *vm, struct kp_buf *b,
+		   const struct kp_spec *sp, kp_s64 v)
 {
 	char tmp[KP_NUM_BUF], *end = tmp + sizeof(tmp), *p;
 	const char *prefix = "";
@@ -203,7 +206,7 @@ static int fmt_integer(struct kp_vm *vm, struct kp_buf *b,
 	zeros = sp->prec > n ? sp->prec - n : 0;
 	if (sp->conv == 'o' && sp->alt && !zeros && (n == 0 || *p != '0'))
 		zeros = 1;
-	return emit_field(vm, b, sp, prefix, zeros, p, n);
+	return kp_fmt_field(vm, b, sp, prefix, zeros, p, n);
 }
 
 /*
@@ -353,14 +356,14 @@ int kp_fmt_printf(struct kp_vm *vm, struct kp_buf *b, const struct kp_str *fmt,
 		case 'd': case 'i': case 'u': case 'x': case 'X': case 'o':
 		case 'p':
 			if (num_arg(vm, args, nargs, &argn, &v) ||
-			    fmt_integer(vm, b, &sp, v))
+			    kp_fmt_integer(vm, b, &sp, v))
 				return KP_ERROR;
 			break;
 		case 'c':
 			if (num_arg(vm, args, nargs, &argn, &v))
 				return KP_ERROR;
 			c = (char)v;
-			if (emit_field(vm, b, &sp, "", 0, &c, 1))
+			if (kp_fmt_field(vm, b, &sp, "", 0, &c, 1))
 				return KP_ERROR;
 			break;
 		case 's':

@@ -9,7 +9,11 @@
 
 #include "kp_state.h"
 
-/* Room for n more bytes; KP_ERROR when out of memory. */
+/*
+ * Room for n more bytes; KP_ERROR when out of memory. With vm NULL, b is
+ * a caller's fixed buffer (p, cap): it does not grow; adding what does
+ * not fit fills it to its end and fails (KP_ERROR) without a message.
+ */
 int kp_buf_reserve(struct kp_vm *vm, struct kp_buf *b, kp_size_t n);
 int kp_buf_add(struct kp_vm *vm, struct kp_buf *b, const char *s,
 	       kp_size_t n);
@@ -32,6 +36,20 @@ static inline void kp_buf_trim(struct kp_vm *vm, struct kp_buf *b,
 int kp_fmt_int(char *out, kp_s64 v);
 
 /* v as print shows it: nil, true, 42, text, table: 0x..., builtin: len. */
+/* One printf directive: %[flags][width][.precision][length]conv. */
+struct kp_spec {
+	int minus, zero, plus, space, alt;
+	int width, prec; /* prec < 0: none */
+	char conv;
+};
+
+/* prefix ("-", "0x", ...), zeros, then body, padded to sp's width. */
+int kp_fmt_field(struct kp_vm *vm, struct kp_buf *b, const struct kp_spec *sp,
+		 const char *prefix, int zeros, const char *body, int blen);
+/* v by sp's d i u x X o p (as C's long long, p as 0x%llx). */
+int kp_fmt_integer(struct kp_vm *vm, struct kp_buf *b,
+		   const struct kp_spec *sp, kp_s64 v);
+
 int kp_fmt_value(struct kp_vm *vm, struct kp_buf *b, const struct kp_value *v);
 
 /*

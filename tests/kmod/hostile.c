@@ -376,32 +376,65 @@ static void attach_checks(int fd)
 	a.pid = 0x7ffffff0;
 	EXPECT(ESRCH, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
 	BAD_ATTACH(EINVAL, syscall_nr, 39); /* not a syscall kind */
-	/* argfmt: conversions "%N$..." of fields[] */
+	/* argfmt: a print program (proto/ktapvm_abi.h) */
 	BAD_ATTACH(EFAULT, argfmt_len, 4); /* at NULL */
-	BAD_ATTACH(EINVAL, argfmt, (uintptr_t)"x=%1$d"); /* no length */
+	BAD_ATTACH(EINVAL, argfmt, (uintptr_t)"\0"); /* no length */
 	{
-		static const char *const bad[] = {
-			"x=%1$p", /* not a conversion it takes */
-			"x=%2$d", /* no field 2 */
-			"x=%0$d", /* fields count from 1 */
-			"x=%1$s", /* a number as a string */
-			"x=%1$*d", /* a width argument */
-			"x=%d", /* no field named */
-			"x=%1$d%", /* a lone % */
-			"x=%1$999d", /* too wide */
+#define P16(v) (v) & 0xff, (v) >> 8
+#define CONV_D KTAPVM_AP_CONV, 'd', 0, KTAPVM_AP_NONE, KTAPVM_AP_NONE, 0
+		static const unsigned char good_prog[] = {
+			KTAPVM_AP_TEXT, P16(2), 'x', '=', CONV_D,
+			KTAPVM_AP_FIELD, P16(24), 4, KTAPVM_AP_END
+		};
+		static const struct {
+			unsigned char prog[24];
+			unsigned int len;
+		} bad[] = {
+			/* an op that does not exist */
+			{ { 99, KTAPVM_AP_END }, 2 },
+			/* text longer than the program */
+			{ { KTAPVM_AP_TEXT, P16(200), 'x', KTAPVM_AP_END }, 5 },
+			/* a field of 3 bytes */
+			{ { CONV_D, KTAPVM_AP_FIELD, P16(24), 3, KTAPVM_AP_END },
+			  11 },
+			/* a conversion the module does not take */
+			{ { KTAPVM_AP_CONV, 'n', 0, KTAPVM_AP_NONE,
+			    KTAPVM_AP_NONE, 0, KTAPVM_AP_CONST, 0, 0, 0, 0, 0,
+			    0, 0, 0, KTAPVM_AP_END }, 16 },
+			/* a string where a number goes */
+			{ { CONV_D, KTAPVM_AP_SLIT, P16(0), KTAPVM_AP_END }, 10 },
+			/* too wide */
+			{ { KTAPVM_AP_CONV, 'd', 0, 200, KTAPVM_AP_NONE, 0,
+			    KTAPVM_AP_FIELD, P16(24), 4, KTAPVM_AP_END }, 11 },
+			/* deeper than KTAPVM_AP_MAX_DEPTH */
+			{ { CONV_D, KTAPVM_AP_NOT, KTAPVM_AP_NOT, KTAPVM_AP_NOT,
+			    KTAPVM_AP_NOT, KTAPVM_AP_NOT, KTAPVM_AP_NOT,
+			    KTAPVM_AP_NOT, KTAPVM_AP_NOT, KTAPVM_AP_NOT,
+			    KTAPVM_AP_NOT, KTAPVM_AP_NOT, KTAPVM_AP_NOT,
+			    KTAPVM_AP_NOT, KTAPVM_AP_NOT, KTAPVM_AP_NOT,
+			    KTAPVM_AP_NOT, KTAPVM_AP_NOT, KTAPVM_AP_END }, 24 },
+			/* a value cut short */
+			{ { CONV_D, KTAPVM_AP_END }, 7 },
+			/* something after END */
+			{ { KTAPVM_AP_END, KTAPVM_AP_END }, 2 },
 		};
 		unsigned int i;
 
+		a = good;
+		a.argfmt = (uintptr_t)good_prog;
+		a.argfmt_len = sizeof(good_prog) - 1; /* END cut off */
+		EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
+		a.argfmt_len = KTAPVM_MAX_ARGFMT + 1; /* too long */
+		EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			a = good;
-			a.nfields = 1;
-			a.fields = (uintptr_t)fields;
-			a.argfmt = (uintptr_t)bad[i];
-			a.argfmt_len = (uint32_t)strlen(bad[i]) + 1;
+			a.argfmt = (uintptr_t)bad[i].prog;
+			a.argfmt_len = bad[i].len;
 			EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
 		}
-		a.argfmt_len = 3; /* not NUL-terminated */
-		EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
+		/* (good_prog whole attaches: ktapd.sh's tp_argstr) */
+#undef CONV_D
+#undef P16
 	}
 
 	good = (struct ktapvm_attach){ .size = sizeof(a),
@@ -416,7 +449,7 @@ static void attach_checks(int fd)
 	BAD_ATTACH(EINVAL, argfmt, (uintptr_t)"getpid"); /* no length */
 	a = good;
 	a.argfmt = (uintptr_t)"getpid\0";
-	a.argfmt_len = 4096; /* too long */
+	a.argfmt_len = KTAPVM_MAX_ARGFMT + 1; /* too long */
 	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));
 	a.argfmt_len = 3; /* no NUL at the end */
 	EXPECT(EINVAL, ioctl(fd, KTAPVM_IOC_ATTACH, &a));

@@ -157,15 +157,76 @@ trace_end {
 expect_status 0
 expect_out '^enter 1234 exit 1234 second 1234 ppid true$'
 
-# argstr of other tracepoints: the event's name and its print fmt, when
-# its arguments are plain fields (as the user engine and the kernel's
-# trace output print it); else nil (sched_switch's prev_state is an
-# expression).
+# argstr of other tracepoints: the event's name and its print fmt, as the
+# user engine (libtraceevent) and the kernel's trace output print it, from
+# the print program ktapd compiled (expressions, __print_flags,
+# __print_symbolic, %p: sched_switch's prev_state is all of them).
 krun tp_argstr -e 'trace sched:sched_process_exec,sched:sched_process_fork,sched:sched_switch /execname == "ktapvm-target" || probename == "sched_process_fork"/ { printf("%s|%s\n", probename, argstr) }' -- sh -c "$T add 1; true"
 expect_status 0
 expect_out "^sched_process_exec|sched_process_exec: filename=$T pid=[0-9]* old_pid=[0-9]*\$"
 expect_out '^sched_process_fork|sched_process_fork: comm=[^ ]* pid=[0-9]* child_comm=[^ ]* child_pid=[0-9]*$'
-expect_out '^sched_switch|nil$'
+expect_out '^sched_switch|sched_switch: prev_comm=ktapvm-target prev_pid=[0-9]* prev_prio=[0-9]* prev_state=[A-Z|+]* ==> next_comm=[^ ]* next_pid=[0-9]* next_prio=[0-9]*$'
+
+# Print programs against libtraceevent on every event of this kernel
+# (tests/unit/test_argprog.c: the unit suite does it on the host's).
+test_argprog /sys/kernel/tracing/events 50 || fail "test_argprog"
+
+# The same events through both engines at once: a user-engine ktapd
+# beside this one, both sessions on one shell (held until both are
+# armed; then a read timing out, hrtimer_* with %p, %ps and
+# __print_symbolic, and blocking, sched_switch with __print_flags and ?:;
+# held again while both stop), each printing argstr: the two outputs must
+# be the same lines.
+rm -f /run/ktapd-user.sock /tmp/go /tmp/go2 /tmp/hold
+mkfifo /tmp/go /tmp/go2 /tmp/hold
+ktapd --engine user --socket /run/ktapd-user.sock \
+	--state-dir /tmp/ktapd-user-state >>/tmp/ktapd-user.log 2>&1 &
+user_pid=$!
+sleep 1000 >/tmp/hold &
+holder=$!
+sh -c 'read x </tmp/go; read -t 1 z </tmp/hold; read y </tmp/go2' &
+target=$!
+both='print("armed")
+trace sched:sched_switch,timer:hrtimer_init,timer:hrtimer_start,timer:hrtimer_cancel { print(argstr) }'
+i=0
+until KTAP_SOCKET=/run/ktapd-user.sock ktapctl status >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { cat /tmp/ktapd-user.log; fail "user ktapd did not start"; }
+	sleep 0.1
+done
+ktapctl run -p $target -e "$both" >/tmp/both-kmod.out 2>&1 &
+kmod_run=$!
+KTAP_SOCKET=/run/ktapd-user.sock ktapctl run -p $target -e "$both" \
+	>/tmp/both-user.out 2>&1 &
+user_run=$!
+i=0
+until grep -q armed /tmp/both-kmod.out && grep -q armed /tmp/both-user.out; do
+	i=$((i + 1))
+	[ $i -lt 300 ] || { cat /tmp/both-*.out; fail "sessions not armed"; }
+	sleep 0.1
+done
+sleep 1
+echo go >/tmp/go
+sleep 3
+kill -INT $kmod_run $user_run
+wait $kmod_run $user_run || true
+echo go >/tmp/go2
+wait $target
+kill $holder
+kill -TERM $user_pid
+wait $user_pid || fail "user ktapd exited with status $?"
+echo "== both engines: kmod"
+cat /tmp/both-kmod.out
+echo "== both engines: user"
+cat /tmp/both-user.out
+grep -q '^sched_switch: prev_comm=sh .*prev_state=S ' /tmp/both-kmod.out ||
+	fail "both engines: no sched_switch of the blocked shell"
+grep -q '^hrtimer_start: hrtimer=0x[0-9a-f]* function=hrtimer_wakeup expires=' \
+	/tmp/both-kmod.out || fail "both engines: no hrtimer_start of its read"
+sort /tmp/both-kmod.out >/tmp/both-kmod.sorted
+sort /tmp/both-user.out >/tmp/both-user.sorted
+cmp -s /tmp/both-kmod.sorted /tmp/both-user.sorted ||
+	{ diff /tmp/both-kmod.sorted /tmp/both-user.sorted; fail "both engines: argstr differs"; }
 
 # Counter probes (a constant added to a global, or to its table's entry
 # for probename) are counted per CPU in the handler and applied before
