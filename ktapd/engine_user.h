@@ -61,6 +61,10 @@ struct eu_event {
 	const char *argnames[EU_MAX_SYSCALL_ARGS]; /* syscall events */
 	int nsysargs;
 	bool needs_ksyms; /* print fmt names kernel functions (%pS...) */
+	/* PLAIN: argstr's print program (argprog.h), the kmod engine's
+	 * too; NULL: libtraceevent prints it */
+	void *argprog;
+	size_t argprog_len;
 	bool direct;
 	bool bpf; /* written by a BPF program into the BPF ring */
 	/* BPF counter probes (engine_user_bpf.c): its hits' counter, or 0;

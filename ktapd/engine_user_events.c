@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "argprog.h"
 #include "engine_user.h"
+#include "kp_argprog.h"
 #include "log.h"
 #include "macro.h"
 #include "syscalls.h"
@@ -112,6 +114,30 @@ static bool fmt_needs_ksyms(const char *fmt)
 	return false;
 }
 
+/*
+ * argstr through the print program the kmod engine runs, where the print
+ * fmt compiles (most do): the same text as libtraceevent's (the unit
+ * tests hold them side by side), the same on both engines by
+ * construction, and no SIGFPE for a divisor a record makes 0.
+ */
+static void event_argprog(struct eu_event *ev)
+{
+	unsigned char prog[KTAPVM_MAX_ARGFMT];
+	struct argprog_info info;
+	long n = argprog_compile(ev->tep, prog, sizeof(prog), &info);
+
+	if (n < 0) {
+		log_debug("%s:%s: argstr by libtraceevent: %s",
+			  ev->tep->system, ev->name, info.why);
+		return;
+	}
+	ev->argprog = malloc((size_t)n);
+	if (ev->argprog) {
+		memcpy(ev->argprog, prog, (size_t)n);
+		ev->argprog_len = (size_t)n;
+	}
+}
+
 static struct eu_event *event_find(struct engine_session *es,
 				   const struct tep_event *tev)
 {
@@ -173,6 +199,8 @@ static int event_get(struct engine_session *es, const char *sys,
 	}
 	ev->needs_ksyms = ev->kind == EU_EVENT_PLAIN &&
 			  fmt_needs_ksyms(tev->print_fmt.format);
+	if (ev->kind == EU_EVENT_PLAIN)
+		event_argprog(ev);
 	*out = ev;
 	return 0;
 }
@@ -340,6 +368,7 @@ void eu_events_free(struct engine_session *es)
 	unsigned int i;
 
 	for (i = 0; i < es->nevents; i++) {
+		free(es->events[i]->argprog);
 		free(es->events[i]->probes);
 		free(es->events[i]->demux);
 		free(es->events[i]);
@@ -413,9 +442,20 @@ static uint64_t raw_u64(const unsigned char *raw, const struct eu_arg *a)
 	return v;
 }
 
+static long symbol(void *ctx, kp_u64 addr, int off, char *buf,
+		   kp_size_t size)
+{
+	struct engine_session *es = ctx;
+
+	if (!es->ksyms_loaded)
+		load_ksyms(es);
+	return argprog_symbol(es->tep, addr, off, buf, size);
+}
+
 long eu_argstr(struct engine_session *es, const struct eu_current *cur,
 	       char *buf, size_t size)
 {
+	struct kp_argprog_env env = { .symbol = symbol };
 	const struct eu_event *ev = cur->ev;
 	uint64_t vals[EU_MAX_SYSCALL_ARGS];
 	struct tep_record rec = { 0 };
@@ -434,6 +474,13 @@ long eu_argstr(struct engine_session *es, const struct eu_current *cur,
 					   raw_u64(cur->raw, &ev->args[1]));
 	case EU_EVENT_PLAIN:
 		break;
+	}
+	if (ev->argprog) {
+		env.raw = cur->raw;
+		env.rawlen = (kp_u32)cur->rawlen;
+		env.ctx = es;
+		return kp_argprog_run(ev->argprog, ev->argprog_len, &env, buf,
+				      size);
 	}
 	if (!es->printk_loaded)
 		load_printk_formats(es);
