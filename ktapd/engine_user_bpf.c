@@ -824,7 +824,7 @@ int eu_bpf_open(struct engine_session *es, int ncpus, int first_cpu,
 {
 	struct eu_bpf *b;
 	struct prog_spec s;
-	unsigned int i, nbitmaps = 0, k = 0;
+	unsigned int i, nbitmaps = 0, k = 0, nfds = es->nfds;
 	int r, fd;
 
 	b = calloc(1, sizeof(*b));
@@ -947,6 +947,14 @@ int eu_bpf_open(struct engine_session *es, int ncpus, int first_cpu,
 		  b->nprogs, b->ring_size);
 	return 0;
 fail:
+	/*
+	 * The perf events already given a program go: left open, they kept
+	 * the perf samples this session falls back to from arriving at all
+	 * (sched_switch beside sched_process_exit, whose BPF attach 6.18
+	 * refuses: tests/engine argstr_tracepoints).
+	 */
+	while (es->nfds > nfds)
+		close(es->fds[--es->nfds]);
 	for (i = 0; i < es->nevents; i++) {
 		es->events[i]->bpf = false;
 		es->events[i]->counter = 0;

@@ -528,8 +528,10 @@ def argstr_syscalls():
 
 @case
 def argstr_tracepoints():
-    """argstr of plain tracepoints (libtraceevent) is the kernel's."""
-    compare_with_kernel(['sched:sched_process_fork', 'sched:sched_process_exit',
+    """argstr of tracepoints (print programs, libtraceevent's twins) is the
+    kernel's: plain fields, and sched_switch's __print_flags and ?:."""
+    compare_with_kernel(['sched:sched_switch',
+                         'sched:sched_process_fork', 'sched:sched_process_exit',
                          'sched:sched_process_exec', 'sched:sched_process_wait',
                          'sched:sched_process_free', 'sched:sched_wakeup_new',
                          'signal:signal_generate', 'signal:signal_deliver',
