@@ -309,6 +309,22 @@ static bool str(struct apc *c, const struct tep_print_arg *arg)
 	return ok;
 }
 
+/* An address conversion's operand: a field of at least need bytes. */
+static bool addr_bytes(struct apc *c, const struct tep_print_arg *arg,
+		       unsigned int need)
+{
+	const struct tep_format_field *f;
+
+	f = arg->type == TEP_PRINT_FIELD ? find_field(c, arg->field.name)
+					 : NULL;
+	if (!f || f->flags & TEP_FIELD_IS_DYNAMIC ||
+	    (unsigned int)f->size < need || f->offset > UINT16_MAX ||
+	    f->size > UINT16_MAX)
+		return fail(c, "an address of no byte array");
+	return put8(c, KTAPVM_AP_SFIELD) && put8(c, KTAPVM_AP_CHARS) &&
+	       put16(c, (size_t)f->offset) && put16(c, (size_t)f->size);
+}
+
 /*
  * The literal text before the next conversion: '%%' is '%', and the C
  * escapes the format file keeps are undone as libtraceevent does.
@@ -338,6 +354,15 @@ static bool text(struct apc *c, const char **pp)
 	return !n || (put8(c, KTAPVM_AP_TEXT) && put_text(c, buf, n));
 }
 
+/* %p extensions: the conversion each is */
+static const struct {
+	const char *ext;
+	char conv;
+} pexts[] = {
+    {"S", 'S'},	 {"F", 'S'},   {"B", 'S'},    {"s", 'f'}, {"f", 'f'},
+    {"I4", '4'}, {"I6c", '6'}, {"ISpc", 'n'}, {"U", 'U'}, {"Ub", 'U'},
+};
+
 /* KTAPVM_AP_F_* by bit number */
 static const char flag_chars[] = "-+ 0#";
 
@@ -363,6 +388,7 @@ static bool conv(struct apc *c, const char **pp,
 	const char *p = *pp, *fl;
 	unsigned int flags = 0, width = KTAPVM_AP_NONE, prec = KTAPVM_AP_NONE;
 	unsigned int length = 0;
+	size_t i;
 	char cv;
 
 	for (; *p && (fl = strchr(flag_chars, *p)); p++)
@@ -401,11 +427,20 @@ static bool conv(struct apc *c, const char **pp,
 			return fail(c, "a %s with flags other than '-'");
 		break;
 	case 'p':
-		/* %pS %pF %pB: symbol+0xoff; %ps %pf: symbol; %p: 0x... */
-		if (*p && strchr("SFBsf", *p))
-			cv = strchr("SFB", *p++) ? 'S' : 'f';
-		else if (isalnum((unsigned char)*p))
+		/*
+		 * %pS %pF %pB: symbol+0xoff; %ps %pf: symbol; %pI4, %pI6c,
+		 * %pISpc, %pU: addresses from a byte array; %p: 0x...
+		 */
+		for (i = 0; i < sizeof(pexts) / sizeof(pexts[0]); i++)
+			if (!strncmp(p, pexts[i].ext, strlen(pexts[i].ext)) &&
+			    !isalnum((unsigned char)p[strlen(pexts[i].ext)]))
+				break;
+		if (i < sizeof(pexts) / sizeof(pexts[0])) {
+			cv = pexts[i].conv;
+			p += strlen(pexts[i].ext);
+		} else if (isalnum((unsigned char)*p)) {
 			return fail(c, "a %p extension argstr does not print");
+		}
 		break;
 	default:
 		return fail(c, "a conversion argstr does not print");
@@ -417,6 +452,8 @@ static bool conv(struct apc *c, const char **pp,
 		return false;
 	if (!*arg)
 		return fail(c, "fewer arguments than conversions");
+	if (strchr("46nU", cv))
+		return addr_bytes(c, *arg, cv == '4' ? 4 : cv == 'n' ? 28 : 16);
 	return cv == 's' ? str(c, *arg) : num(c, *arg);
 }
 

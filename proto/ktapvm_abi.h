@@ -372,7 +372,9 @@ struct ktapvm_record {
  *   item    := TEXT u16:n n*byte            text as is
  *            | CONV conv flags width prec length value
  *                conv: d i u x X o c  (num), s (str), p (num: 0x..., or
- *                "(nil)" for 0), S (num: symbol+0xoff), f (num: symbol);
+ *                "(nil)" for 0), S (num: symbol+0xoff), f (num: symbol),
+ *                4 (%pI4), 6 (%pI6c), n (%pISpc), U (%pU): the value is
+ *                an SFIELD CHARS of at least 4, 16, 28, 16 bytes;
  *                flags: KTAPVM_AP_F_*; width, prec: 0..64, or 0xff for
  *                none; length: 0 int, 1 char, 2 short, 3 long (the C
  *                type d..c print the value as)

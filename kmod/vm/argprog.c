@@ -347,6 +347,134 @@ static void str(struct ap *a, int emit, const struct kp_spec *sp)
 	a->depth--;
 }
 
+/*
+ * The bytes an address conversion prints: SFIELD CHARS of at least need
+ * bytes. NULL when checking, or for a short record.
+ */
+static const kp_u8 *bytes(struct ap *a, kp_u16 need)
+{
+	kp_u16 off, size;
+
+	if (take8(a) != KTAPVM_AP_SFIELD || take8(a) != KTAPVM_AP_CHARS)
+		a->bad = 1;
+	off = take16(a);
+	size = take16(a);
+	if (size < need)
+		a->bad = 1;
+	return a->bad ? NULL : at(a, off, need);
+}
+
+static void put_dec(struct ap *a, kp_u64 v)
+{
+	struct kp_spec sp = {.prec = -1, .conv = 'u'};
+
+	if (printing(a, 1))
+		kp_fmt_integer(NULL, a->out, &sp, (kp_s64)v);
+}
+
+/* %pI4: a.b.c.d */
+static void put_ip4(struct ap *a, const kp_u8 *p)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (i)
+			put(a, 1, ".", 1);
+		put_dec(a, p[i]);
+	}
+}
+
+/*
+ * %pI6c: the kernel's ip6_compressed_string(), as libtraceevent has it:
+ * the longest run of 0 words (two at least) as "::", words in hex without
+ * leading zeros, v4-mapped and ISATAP addresses ending in a.b.c.d.
+ */
+static void put_ip6c(struct ap *a, const kp_u8 *p)
+{
+	static const char hex[] = "0123456789abcdef";
+	int i, j, range, longest = 1, colonpos = -1, needcolon = 0;
+	int v4 = 1, zeros, sh;
+	char word[4];
+	kp_u16 w;
+
+	for (i = 0; i < 10; i++)
+		v4 &= !p[i];
+	v4 = (v4 && p[10] == 0xff && p[11] == 0xff) ||
+	     ((p[8] | 0x02) == 0x02 && !p[9] && p[10] == 0x5e && p[11] == 0xfe);
+	range = v4 ? 6 : 8;
+	for (i = 0; i < range; i++) {
+		for (j = i, zeros = 0; j < range && !p[2 * j] && !p[2 * j + 1];
+		     j++)
+			zeros++;
+		if (zeros > longest) {
+			longest = zeros;
+			colonpos = i;
+		}
+	}
+	for (i = 0; i < range; i++) {
+		if (i == colonpos) {
+			if (needcolon || !i)
+				put(a, 1, ":", 1);
+			put(a, 1, ":", 1);
+			needcolon = 0;
+			i += longest - 1;
+			continue;
+		}
+		if (needcolon)
+			put(a, 1, ":", 1);
+		w = (kp_u16)(p[2 * i] << 8 | p[2 * i + 1]);
+		for (sh = 12; sh > 0 && !(w >> sh); sh -= 4)
+			;
+		for (j = 0; sh >= 0; sh -= 4)
+			word[j++] = hex[(w >> sh) & 0xf];
+		put(a, 1, word, (kp_size_t)j);
+		needcolon = 1;
+	}
+	if (v4) {
+		if (needcolon)
+			put(a, 1, ":", 1);
+		put_ip4(a, p + 12);
+	}
+}
+
+/* %pUb: 16 bytes in hex, 8-4-4-4-12. */
+static void put_uuid(struct ap *a, const kp_u8 *p)
+{
+	static const char hex[] = "0123456789abcdef";
+	char out[36];
+	int i, n = 0;
+
+	for (i = 0; i < 16; i++) {
+		out[n++] = hex[p[i] >> 4];
+		out[n++] = hex[p[i] & 0xf];
+		if (i == 3 || i == 5 || i == 7 || i == 9)
+			out[n++] = '-';
+	}
+	put(a, 1, out, (kp_size_t)n);
+}
+
+/*
+ * %pISpc: a struct sockaddr_in (a.b.c.d:port) or sockaddr_in6
+ * ([v6c]:port), by its family; nothing for another family.
+ */
+static void put_sockaddr(struct ap *a, const kp_u8 *p)
+{
+	kp_u16 family;
+
+	kp_memcpy(&family, p, 2);
+	if (family == 2) {
+		put_ip4(a, p + 4);
+	} else if (family == 10) {
+		put(a, 1, "[", 1);
+		put_ip6c(a, p + 8);
+		put(a, 1, "]", 1);
+	} else {
+		return; /* libtraceevent prints nothing */
+	}
+	put(a, 1, ":", 1);
+	put_dec(a, (kp_u64)(p[2] << 8 | p[3]));
+}
+
 /* The C integer type a conversion's length names, as 64 bits. */
 static kp_u64 c_integer(kp_u64 v, kp_u8 length, char conv)
 {
@@ -369,6 +497,7 @@ static void conv(struct ap *a)
 	kp_u8 c = take8(a), fl = take8(a), w = take8(a), p = take8(a);
 	kp_u8 length = take8(a);
 	char sym[128], ch;
+	const kp_u8 *b;
 	long n;
 	kp_u64 v;
 
@@ -414,6 +543,22 @@ static void conv(struct ap *a)
 			put_text(a, 1, &sp, "(nil)", 5);
 		else if (printing(a, 1))
 			kp_fmt_integer(NULL, a->out, &sp, (kp_s64)v);
+		return;
+	case '4':
+	case '6':
+	case 'U':
+	case 'n':
+		b = bytes(a, c == '4' ? 4 : c == 'n' ? 28 : 16);
+		if (!b || !printing(a, 1))
+			return;
+		if (c == '4')
+			put_ip4(a, b);
+		else if (c == '6')
+			put_ip6c(a, b);
+		else if (c == 'U')
+			put_uuid(a, b);
+		else
+			put_sockaddr(a, b);
 		return;
 	case 'S':
 	case 'f':

@@ -137,6 +137,52 @@ static uint64_t number(void)
 	}
 }
 
+static void fill_chars(unsigned char *p, size_t n);
+
+/* 16 bytes as IPv6 addresses come: zero runs, v4-mapped, ISATAP. */
+static void fill_ip6(unsigned char *p)
+{
+	int i;
+
+	for (i = 0; i < 16; i += 2) {
+		p[i] = rnd() % 3 ? 0 : (unsigned char)rnd();
+		p[i + 1] = rnd() % 3 ? 0 : (unsigned char)rnd();
+	}
+	switch (rnd() % 4) {
+	case 0:
+		memset(p, 0, 10);
+		p[10] = p[11] = 0xff;
+		break;
+	case 1:
+		p[8] = rnd() % 2 ? 2 : 0;
+		p[9] = 0;
+		p[10] = 0x5e;
+		p[11] = 0xfe;
+		break;
+	}
+}
+
+/* A char array; 16 and 28 bytes may be addresses (%pI6c, %pISpc). */
+static void fill_bytes(unsigned char *p, size_t n)
+{
+	uint16_t family = rnd() % 2 ? 2 : 10;
+
+	if (n == 16 && rnd() % 2) {
+		fill_ip6(p);
+	} else if (n == 28 && rnd() % 4) {
+		memset(p, 0, n);
+		memcpy(p, &family, 2);
+		p[2] = (unsigned char)rnd();
+		p[3] = (unsigned char)rnd();
+		if (family == 2)
+			memcpy(p + 4, &(uint32_t){(uint32_t)rnd()}, 4);
+		else
+			fill_ip6(p + 8);
+	} else {
+		fill_chars(p, n);
+	}
+}
+
 static void fill_chars(unsigned char *p, size_t n)
 {
 	size_t i, end = rnd() % 4 ? rnd() % (n + 1) : n; /* n: no NUL */
@@ -187,7 +233,7 @@ static size_t make_record(const struct tep_event *ev, unsigned char *rec)
 		} else if (f->flags & TEP_FIELD_IS_STRING ||
 			   (f->flags & TEP_FIELD_IS_ARRAY &&
 			    f->elementsize == 1)) {
-			fill_chars(rec + f->offset, (size_t)f->size);
+			fill_bytes(rec + f->offset, (size_t)f->size);
 		} else if (f->size <= 8) {
 			v = number();
 			memcpy(rec + f->offset, &v, (size_t)f->size);
