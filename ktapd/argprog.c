@@ -277,6 +277,10 @@ static bool str(struct apc *c, const struct tep_print_arg *arg)
 		ok = put8(c, KTAPVM_AP_SFIELD) && put8(c, KTAPVM_AP_CHARS) &&
 		     put16(c, (size_t)f->offset) && put16(c, (size_t)f->size);
 		break;
+	case TEP_PRINT_TYPE:
+		/* ((void *)0) in a ?: of strings: the atom, as libtraceevent */
+		ok = str(c, arg->typecast.item);
+		break;
 	case TEP_PRINT_ATOM:
 	case TEP_PRINT_BSTRING:
 		s = arg->type == TEP_PRINT_ATOM ? arg->atom.atom
@@ -378,14 +382,13 @@ static unsigned int digits(const char **pp)
 }
 
 /*
- * One conversion at *pp (past its '%') with its argument at *arg. No '*':
- * libtraceevent prints some "%.*s" as they are, some not, and nothing
- * here could tell which.
+ * One conversion at *pp (past its '%') with its argument at *arg (for
+ * "%.*s", the precision's first). No '*' width.
  */
 static bool conv(struct apc *c, const char **pp,
 		 const struct tep_print_arg **arg)
 {
-	const char *p = *pp, *fl;
+	const char *p = *pp, *start = *pp, *fl;
 	unsigned int flags = 0, width = KTAPVM_AP_NONE, prec = KTAPVM_AP_NONE;
 	unsigned int length = 0;
 	size_t i;
@@ -395,13 +398,17 @@ static bool conv(struct apc *c, const char **pp,
 		flags |= 1u << (fl - flag_chars);
 	if (isdigit((unsigned char)*p))
 		width = digits(&p);
-	if (*p == '.') {
+	if (p[0] == '.' && p[1] == '*') {
+		prec = KTAPVM_AP_STAR;
+		p += 2;
+	} else if (*p == '.') {
 		p++;
 		prec = digits(&p);
 	}
 	if (*p == '*' ||
 	    (width != KTAPVM_AP_NONE && width > KTAPVM_AP_MAX_WIDTH) ||
-	    (prec != KTAPVM_AP_NONE && prec > KTAPVM_AP_MAX_WIDTH))
+	    (prec != KTAPVM_AP_NONE && prec != KTAPVM_AP_STAR &&
+	     prec > KTAPVM_AP_MAX_WIDTH))
 		return fail(c, "a width or precision argstr does not print");
 	if (p[0] == 'h' && p[1] == 'h') {
 		length = 1;
@@ -445,11 +452,20 @@ static bool conv(struct apc *c, const char **pp,
 	default:
 		return fail(c, "a conversion argstr does not print");
 	}
+	if (prec == KTAPVM_AP_STAR && cv != 's')
+		return fail(c, "a '.*' precision on a number");
 	*pp = p;
 	if (!put8(c, KTAPVM_AP_CONV) || !put8(c, (unsigned char)cv) ||
 	    !put8(c, flags) || !put8(c, width) || !put8(c, prec) ||
 	    !put8(c, length))
 		return false;
+	if (prec == KTAPVM_AP_STAR) {
+		/* the precision, then the conversion's own text ("%.*s") */
+		if (!*arg || !num(c, *arg) ||
+		    !put_text(c, start - 1, (size_t)(p - start) + 1))
+			return fail(c, "fewer arguments than conversions");
+		*arg = (*arg)->next;
+	}
 	if (!*arg)
 		return fail(c, "fewer arguments than conversions");
 	if (strchr("46nU", cv))

@@ -376,8 +376,13 @@ struct ktapvm_record {
  *                4 (%pI4), 6 (%pI6c), n (%pISpc), U (%pU): the value is
  *                an SFIELD CHARS of at least 4, 16, 28, 16 bytes;
  *                flags: KTAPVM_AP_F_*; width, prec: 0..64, or 0xff for
- *                none; length: 0 int, 1 char, 2 short, 3 long (the C
- *                type d..c print the value as)
+ *                none, or for s a prec of 0xfe ('.*'): then a num (the
+ *                precision, an int) and u16:n n*byte come before the
+ *                value, the text a non-empty SFIELD prints instead when
+ *                the num is < 0 (libtraceevent prints the conversion
+ *                itself); length: 0
+ *                int, 1 char, 2 short, 3 long (the C type d..c print the
+ *                value as)
  *   num     := FIELD u16:offset u8:size   1, 2, 4 or 8 bytes, unsigned
  *            | CONST u64
  *            | NOT num | BNOT num         ! ~
@@ -449,6 +454,7 @@ struct ktapvm_record {
 #define KTAPVM_AP_REL_LOC 2
 
 #define KTAPVM_AP_NONE 0xff /* no width or precision */
+#define KTAPVM_AP_STAR 0xfe /* %.*s: the precision is a num of its own */
 #define KTAPVM_AP_MAX_WIDTH 64
 #define KTAPVM_AP_MAX_DEPTH 16
 

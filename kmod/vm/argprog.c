@@ -13,6 +13,9 @@ struct ap {
 	const kp_u8 *p, *end;
 	const struct kp_argprog_env *env; /* NULL: checking */
 	struct kp_buf *out;
+	/* "%.*s" with a negative precision: what a string prints instead */
+	const char *lit;
+	kp_u16 litlen;
 	int depth;
 	int bad; /* malformed (checking), or a field the record lacks */
 };
@@ -257,8 +260,11 @@ static void put_field_text(struct ap *a, int emit, const struct kp_spec *sp)
 		if (!p)
 			return;
 	}
-	put_text(a, emit, sp, (const char *)p,
-		 bounded_strlen((const char *)p, size));
+	if (a->lit)
+		put(a, emit, a->lit, a->litlen);
+	else
+		put_text(a, emit, sp, (const char *)p,
+			 bounded_strlen((const char *)p, size));
 }
 
 /*
@@ -498,6 +504,7 @@ static void conv(struct ap *a)
 	kp_u8 length = take8(a);
 	char sym[128], ch;
 	const kp_u8 *b;
+	kp_s32 star;
 	long n;
 	kp_u64 v;
 
@@ -509,17 +516,35 @@ static void conv(struct ap *a)
 	sp.conv = (char)c;
 	if (w != KTAPVM_AP_NONE)
 		sp.width = w;
-	if (p != KTAPVM_AP_NONE)
+	if (p != KTAPVM_AP_NONE && p != KTAPVM_AP_STAR)
 		sp.prec = p;
 	if ((fl & ~0x1fu) || length > 3 ||
 	    (w != KTAPVM_AP_NONE && w > KTAPVM_AP_MAX_WIDTH) ||
-	    (p != KTAPVM_AP_NONE && p > KTAPVM_AP_MAX_WIDTH))
+	    (p != KTAPVM_AP_NONE && p != KTAPVM_AP_STAR &&
+	     p > KTAPVM_AP_MAX_WIDTH) ||
+	    (p == KTAPVM_AP_STAR && c != 's'))
 		a->bad = 1;
 	switch (c) {
 	case 's':
 		/* Only '-' means something to %s. */
 		if (fl & ~KTAPVM_AP_F_MINUS)
 			a->bad = 1;
+		if (p == KTAPVM_AP_STAR) {
+			/*
+			 * '.*': a negative one prints the conversion itself
+			 * where the string is not empty.
+			 */
+			star = (kp_s32)num(a);
+			a->litlen = take16(a);
+			a->lit = take_text(a, a->litlen);
+			if (star >= 0) {
+				sp.prec = star;
+				a->lit = NULL;
+			}
+			str(a, 1, &sp);
+			a->lit = NULL;
+			return;
+		}
 		str(a, 1, &sp);
 		return;
 	case 'd':
