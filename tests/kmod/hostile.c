@@ -417,6 +417,10 @@ static void attach_checks(int fd)
 			{ { CONV_D, KTAPVM_AP_END }, 7 },
 			/* something after END */
 			{ { KTAPVM_AP_END, KTAPVM_AP_END }, 2 },
+			/* a '.*' precision on a number */
+			{ { KTAPVM_AP_CONV, 'd', 0, KTAPVM_AP_NONE,
+			    KTAPVM_AP_STAR, 0, KTAPVM_AP_FIELD, P16(24), 4,
+			    KTAPVM_AP_END }, 11 },
 		};
 		unsigned int i;
 
