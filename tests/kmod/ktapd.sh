@@ -2,7 +2,10 @@
 # The real ktapd with the kmod engine, driven by the real ktapctl: engine
 # choice (module loaded by ktapd, forced engine unavailable), the golden
 # cases of the self-test, every event kind (the ktapvm-client scripts, run
-# from their sources), exit and trace_end, the time budget, DUMP, status,
+# from their sources), argstr (print programs against libtraceevent on
+# every event of this kernel, and one session per engine over the same
+# process printing the same lines), exit and trace_end, the time budget,
+# DUMP, status,
 # rmmod refused while a session lives, ktapd killed with SIGKILL and
 # restarted (the module left clean, a kept session restored), no memory
 # left behind, and the fallback to the user engine when lockdown refuses
