@@ -5,11 +5,10 @@
 # from their sources), argstr (print programs against libtraceevent on
 # every event of this kernel, and one session per engine over the same
 # process printing the same lines), exit and trace_end, the time budget,
-# DUMP, status,
-# rmmod refused while a session lives, ktapd killed with SIGKILL and
-# restarted (the module left clean, a kept session restored), no memory
-# left behind, and the fallback to the user engine when lockdown refuses
-# the module.
+# DUMP, status, rmmod refused while a session lives, ktapd killed with
+# SIGKILL and restarted (the module left clean, a kept session restored),
+# no memory left behind, and the fallback to the user engine when lockdown
+# refuses the module.
 . /tests/lib.sh
 
 export KTAP_SOCKET=/run/ktapd.sock
