@@ -39,6 +39,14 @@ typedef uintptr_t kp_uintptr_t;
 #define KP_ENOMEM ENOMEM
 #define KP_E2BIG E2BIG
 
+/*
+ * Retpolines make every indirect jump a mispredicted thunk call: the
+ * interpreter then dispatches with direct branches (vm.c).
+ */
+#if defined(CONFIG_RETPOLINE) || defined(CONFIG_MITIGATION_RETPOLINE)
+#define KP_DISPATCH_SWITCH 1
+#endif
+
 #define kp_likely(x) likely(x)
 #define kp_unlikely(x) unlikely(x)
 

@@ -438,11 +438,27 @@ static int unwind(struct kp_vm *vm, int ret)
 	return ret == KP_ERROR ? KP_ERROR : KP_EXITED;
 }
 
+/*
+ * Dispatch: by default a computed goto, one indirect jump per instruction.
+ * A host where indirect jumps are costly (a kernel built with retpolines:
+ * each one goes through a thunk that is mispredicted by design) defines
+ * KP_DISPATCH_SWITCH, and a switch the compiler turns into compares and
+ * direct branches (such kernels build without jump tables) does it. The
+ * verifier has checked every opcode, in both.
+ */
+#ifdef KP_DISPATCH_SWITCH
+#define DISPATCH()                                                             \
+	do {                                                                   \
+		i = *pc++;                                                     \
+		goto dispatch;                                                 \
+	} while (0)
+#else
 #define DISPATCH()                                                             \
 	do {                                                                   \
 		i = *pc++;                                                     \
 		goto *disp[KP_GET_OP(i)];                                     \
 	} while (0)
+#endif
 
 #define RA (base + KP_GET_A(i))
 #define RB (base + KP_GET_B(i))
@@ -512,11 +528,13 @@ static int time_out(struct kp_vm *vm)
  */
 static int execute(struct kp_vm *vm)
 {
+#ifndef KP_DISPATCH_SWITCH
 	static const void *const disp[KP_OP__COUNT] KP_JUMP_TABLE = {
 #define KP_OP_LABEL(name, fmt, a, b, c, doc) &&op_##name,
 		KP_OPCODES(KP_OP_LABEL)
 #undef KP_OP_LABEL
 	};
+#endif
 	kp_u32 budget = vm->budget;
 	struct kp_frame *f;
 	struct kp_closure *cl;
@@ -528,6 +546,18 @@ static int execute(struct kp_vm *vm)
 	LOAD_FRAME();
 	DISPATCH();
 
+#ifdef KP_DISPATCH_SWITCH
+dispatch:
+	switch (KP_GET_OP(i)) {
+#define KP_OP_CASE(name, fmt, a, b, c, doc)                                    \
+	case KP_OP_##name:                                                     \
+		goto op_##name;
+		KP_OPCODES(KP_OP_CASE)
+#undef KP_OP_CASE
+	default:
+		__builtin_unreachable();
+	}
+#endif
 op_MOVE:
 	*RA = *RB;
 	DISPATCH();
