@@ -7,6 +7,39 @@
 
 extern const struct kp_value kp_nilvalue;
 
+/*
+ * An index slot holds a node position + 1 in its low bits (0: empty) and
+ * the top bits of the key's hash above, so that probing past other keys
+ * seldom touches their nodes (a cache miss each in a big table).
+ */
+#define KP_TAB_IDX_POS_BITS 27
+#define KP_TAB_IDX_POS_MASK ((1u << KP_TAB_IDX_POS_BITS) - 1)
+
+/*
+ * The node of short string s in t (live, or deleted: its value nil), or
+ * NULL. What kp_tab_get() and kp_tab_set() find for such a key, inline
+ * for the interpreter's t[s] (short strings are interned: the same text
+ * is the same object, and its home slot is its hash).
+ */
+static inline struct kp_node *kp_tab_find_shortstr(const struct kp_tab *t,
+						    const struct kp_str *s)
+{
+	kp_u32 h = s->hash, mask, i, e;
+	struct kp_node *n;
+
+	if (!t->hcount)
+		return 0;
+	mask = 2 * t->ncap - 1;
+	for (i = h & mask; (e = t->index[i]); i = (i + 1) & mask) {
+		if ((e ^ h) & ~KP_TAB_IDX_POS_MASK)
+			continue;
+		n = &t->node[(e & KP_TAB_IDX_POS_MASK) - 1];
+		if (n->key.tt == KP_TSTR && n->key.u.s == s)
+			return n;
+	}
+	return 0;
+}
+
 /* A table with room for narr array and nrec hash entries, or NULL. */
 struct kp_tab *kp_tab_new(struct kp_vm *vm, kp_u32 narr, kp_u32 nrec);
 void kp_tab_free(struct kp_vm *vm, struct kp_tab *t);

@@ -18,13 +18,7 @@
 #define KP_TAB_MIN_NODES 4
 #define KP_TAB_MAX_NODES (1u << 25)
 
-/*
- * An index slot holds a node position + 1 in its low bits (0: empty) and
- * the top bits of the key's hash above, so that probing past other keys
- * seldom touches their nodes (a cache miss each in a big table).
- */
-#define IDX_POS_BITS 27
-#define IDX_POS_MASK ((1u << IDX_POS_BITS) - 1)
+#define IDX_POS_MASK KP_TAB_IDX_POS_MASK
 #define IDX_TAG(h) ((h) & ~IDX_POS_MASK)
 
 const struct kp_value kp_nilvalue = { .tt = KP_TNIL };

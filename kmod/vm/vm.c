@@ -595,21 +595,38 @@ op_GETTABLE: {
 		THROW();
 	}
 	t = rb->u.t;
-	if (rc->tt == KP_TNUM && (kp_u64)rc->u.n - 1 < t->alen)
+	if (rc->tt == KP_TSTR && !rc->u.s->islong) {
+		struct kp_node *nd = kp_tab_find_shortstr(t, rc->u.s);
+
+		*RA = nd ? nd->val : kp_nilvalue;
+	} else if (rc->tt == KP_TNUM && (kp_u64)rc->u.n - 1 < t->alen) {
 		*RA = t->arr[rc->u.n - 1];
-	else
+	} else {
 		*RA = *kp_tab_get(vm, t, rc);
+	}
 	DISPATCH();
 }
-op_SETTABLE:
+op_SETTABLE: {
+	const struct kp_value *rb = RKB, *rc = RKC;
+
 	ra = RA;
 	if (kp_unlikely(ra->tt != KP_TTAB)) {
 		kp_rt_error(vm, "attempt to index a %s value", kp_typename(ra));
 		THROW();
 	}
-	if (kp_tab_set(vm, ra->u.t, RKB, RKC))
+	/* A new value for a live entry of a short string: in place. */
+	if (rb->tt == KP_TSTR && !rb->u.s->islong && rc->tt != KP_TNIL) {
+		struct kp_node *nd = kp_tab_find_shortstr(ra->u.t, rb->u.s);
+
+		if (nd && nd->val.tt != KP_TNIL) {
+			nd->val = *rc;
+			DISPATCH();
+		}
+	}
+	if (kp_tab_set(vm, ra->u.t, rb, rc))
 		THROW();
 	DISPATCH();
+}
 op_NEWTABLE: {
 	struct kp_tab *t = kp_tab_new(vm, KP_GET_B(i), KP_GET_C(i));
 
