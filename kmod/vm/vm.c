@@ -229,8 +229,9 @@ static int less_slow(struct kp_vm *vm, const struct kp_value *a,
 }
 
 /* R(A) := R(B) .. ... .. R(C): strings and numbers (decimal). */
-static int concat(struct kp_vm *vm, struct kp_value *ra,
-		  const struct kp_value *first, const struct kp_value *last)
+static __attribute__((__noinline__)) int
+concat(struct kp_vm *vm, struct kp_value *ra,
+       const struct kp_value *first, const struct kp_value *last)
 {
 	const struct kp_value *v;
 	char num[KP_NUM_BUF];
@@ -259,83 +260,94 @@ static int concat(struct kp_vm *vm, struct kp_value *ra,
 	return 0;
 }
 
-/* R(A) := event word field (nil outside a handler or when absent). */
-static int event_word(struct kp_vm *vm, struct kp_value *ra,
-		      unsigned int field)
+/* A string the host makes for an event (at most KP_STRBUF_SIZE bytes). */
+static int event_str(struct kp_vm *vm, const struct kp_event *ev,
+		     unsigned int field, struct kp_value *dst)
+{
+	struct kp_str *s;
+	long n;
+
+	n = ev->str_field ? ev->str_field(ev, (int)field, vm->strbuf,
+					  KP_STRBUF_SIZE) : -1;
+	if (n < 0)
+		return 1;
+	s = kp_str_new(vm, vm->strbuf,
+		       (kp_size_t)n < KP_STRBUF_SIZE ? (kp_size_t)n :
+						       KP_STRBUF_SIZE);
+	if (!s)
+		return KP_ERROR;
+	kp_setstr(dst, s);
+	return 0;
+}
+
+/* execname, probename, argstr: fetched once per event into vm->evstr. */
+static int event_cache(struct kp_vm *vm, const struct kp_event *ev,
+		       unsigned int field, struct kp_value *cache)
+{
+	int r = event_str(vm, ev, field, cache);
+
+	if (r == KP_ERROR)
+		return KP_ERROR;
+	/* false marks "not available" */
+	if (r)
+		kp_setbool(cache, 0);
+	if (field == KP_EV_PROBENAME)
+		vm->evname_key = ev->name_key;
+	return 0;
+}
+
+/*
+ * R(A) := event word field (nil outside a handler or when absent). Inline
+ * in the interpreter, numbers first; what makes strings is out of line.
+ */
+static inline __attribute__((always_inline)) int
+event_word(struct kp_vm *vm, struct kp_value *ra, unsigned int field)
 {
 	const struct kp_event *ev = vm->ev;
 	struct kp_value *cache;
-	struct kp_str *s;
 	unsigned int i;
-	long n;
 
 	kp_setnil(ra);
 	if (!ev)
 		return 0;
-	switch (field) {
-	case KP_EV_PID:
-		kp_setnum(ra, ev->pid);
-		return 0;
-	case KP_EV_TID:
-		kp_setnum(ra, ev->tid);
-		return 0;
-	case KP_EV_UID:
-		kp_setnum(ra, ev->uid);
-		return 0;
-	case KP_EV_CPU:
-		kp_setnum(ra, ev->cpu);
-		return 0;
-	case KP_EV_RETVAL:
-		if (ev->has_retval)
-			kp_setnum(ra, ev->retval);
-		return 0;
-	case KP_EV_EXECNAME:
-	case KP_EV_PROBENAME:
-	case KP_EV_ARGSTR:
-		/* Fetched once per event; false marks "not available". */
-		cache = &vm->evstr[field - KP_EV_EXECNAME];
-		if (cache->tt == KP_TNIL) {
-			n = ev->str_field ? ev->str_field(ev, (int)field,
-							  vm->strbuf,
-							  KP_STRBUF_SIZE) : -1;
-			if (n < 0) {
-				kp_setbool(cache, 0);
-			} else {
-				s = kp_str_new(vm, vm->strbuf,
-					       (kp_size_t)n < KP_STRBUF_SIZE ?
-						       (kp_size_t)n :
-						       KP_STRBUF_SIZE);
-				if (!s)
-					return KP_ERROR;
-				kp_setstr(cache, s);
-			}
-			if (field == KP_EV_PROBENAME)
-				vm->evname_key = ev->name_key;
-		}
-		if (cache->tt == KP_TSTR)
-			*ra = *cache;
-		return 0;
-	default:
+	if (field >= KP_EV_ARG0) {
 		i = field - KP_EV_ARG0;
 		if (i >= (unsigned int)ev->nargs || i >= KP_ARRAY_SIZE(ev->args))
 			return 0;
-		if (!(ev->strargs & (1u << i))) {
+		if (kp_likely(!(ev->strargs & (1u << i)))) {
 			kp_setnum(ra, ev->args[i]);
 			return 0;
 		}
 		/* Not cached: a handler seldom reads the same string twice. */
-		n = ev->str_field ? ev->str_field(ev, (int)field, vm->strbuf,
-						  KP_STRBUF_SIZE) : -1;
-		if (n < 0)
-			return 0;
-		s = kp_str_new(vm, vm->strbuf,
-			       (kp_size_t)n < KP_STRBUF_SIZE ? (kp_size_t)n :
-							       KP_STRBUF_SIZE);
-		if (!s)
+		return event_str(vm, ev, field, ra) == KP_ERROR ? KP_ERROR : 0;
+	}
+	if (field - KP_EV_EXECNAME <= KP_EV_ARGSTR - KP_EV_EXECNAME) {
+		cache = &vm->evstr[field - KP_EV_EXECNAME];
+		if (cache->tt == KP_TNIL && event_cache(vm, ev, field, cache))
 			return KP_ERROR;
-		kp_setstr(ra, s);
+		if (cache->tt == KP_TSTR)
+			*ra = *cache;
 		return 0;
 	}
+	switch (field) {
+	case KP_EV_PID:
+		kp_setnum(ra, ev->pid);
+		break;
+	case KP_EV_TID:
+		kp_setnum(ra, ev->tid);
+		break;
+	case KP_EV_UID:
+		kp_setnum(ra, ev->uid);
+		break;
+	case KP_EV_CPU:
+		kp_setnum(ra, ev->cpu);
+		break;
+	case KP_EV_RETVAL:
+		if (ev->has_retval)
+			kp_setnum(ra, ev->retval);
+		break;
+	}
+	return 0;
 }
 
 /*
@@ -463,7 +475,8 @@ static int unwind(struct kp_vm *vm, int ret)
 #define RA (base + KP_GET_A(i))
 #define RB (base + KP_GET_B(i))
 #define RC (base + KP_GET_C(i))
-#define RK(x) ((x) & KP_RK_CONST ? k + ((x) & KP_MAX_RK_CONST) : base + (x))
+/* A register's index is below KP_RK_CONST: only the base differs. */
+#define RK(x) (((x) & KP_RK_CONST ? k : base) + ((x) & KP_MAX_RK_CONST))
 #define RKB RK(KP_GET_B(i))
 #define RKC RK(KP_GET_C(i))
 
@@ -542,21 +555,66 @@ static int execute(struct kp_vm *vm)
 	const kp_u32 *pc;
 	kp_u32 i;
 	int n, ret;
+#ifdef KP_DISPATCH_SWITCH
+	unsigned int op;
+#endif
 
 	LOAD_FRAME();
 	DISPATCH();
 
 #ifdef KP_DISPATCH_SWITCH
+	/*
+	 * A binary search on the opcode: six tests for each of 64 codes.
+	 * Every leaf is the whole switch, which the compiler cuts down to
+	 * the one opcode in the leaf's range (a plain switch becomes a
+	 * tree of three-way tests, about seven branches deep here).
+	 */
 dispatch:
-	switch (KP_GET_OP(i)) {
+	op = KP_GET_OP(i);
 #define KP_OP_CASE(name, fmt, a, b, c, doc)                                    \
 	case KP_OP_##name:                                                     \
 		goto op_##name;
-		KP_OPCODES(KP_OP_CASE)
-#undef KP_OP_CASE
-	default:
-		__builtin_unreachable();
+#define LEAF()                                                                 \
+	switch (op) {                                                          \
+		KP_OPCODES(KP_OP_CASE)                                         \
+	default:                                                               \
+		__builtin_unreachable();                                       \
 	}
+#define T2(b)                                                                  \
+	if (op < (b) + 1)                                                      \
+		LEAF();                                                        \
+	LEAF();
+#define T4(b)                                                                  \
+	if (op < (b) + 2) {                                                    \
+		T2(b)                                                          \
+	}                                                                      \
+	T2((b) + 2)
+#define T8(b)                                                                  \
+	if (op < (b) + 4) {                                                    \
+		T4(b)                                                          \
+	}                                                                      \
+	T4((b) + 4)
+#define T16(b)                                                                 \
+	if (op < (b) + 8) {                                                    \
+		T8(b)                                                          \
+	}                                                                      \
+	T8((b) + 8)
+	if (op < 32) {
+		if (op < 16) {
+			T16(0)
+		}
+		T16(16)
+	}
+	if (op < 48) {
+		T16(32)
+	}
+	T16(48)
+#undef T16
+#undef T8
+#undef T4
+#undef T2
+#undef LEAF
+#undef KP_OP_CASE
 #endif
 op_MOVE:
 	*RA = *RB;
@@ -970,15 +1028,13 @@ static int not_loaded(struct kp_vm *vm)
  */
 static void set_event(struct kp_vm *vm, const struct kp_event *ev)
 {
-	kp_u32 j;
-
 	vm->ev = ev;
 	if (!ev)
 		return;
-	for (j = 0; j < KP_EVSTR_COUNT; j++)
-		if (j != KP_EV_PROBENAME - KP_EV_EXECNAME || !ev->name_key ||
-		    ev->name_key != vm->evname_key)
-			kp_setnil(&vm->evstr[j]);
+	kp_setnil(&vm->evstr[KP_EV_EXECNAME - KP_EV_EXECNAME]);
+	kp_setnil(&vm->evstr[KP_EV_ARGSTR - KP_EV_EXECNAME]);
+	if (!ev->name_key || ev->name_key != vm->evname_key)
+		kp_setnil(&vm->evstr[KP_EV_PROBENAME - KP_EV_EXECNAME]);
 }
 
 int kp_vm_run_main(struct kp_vm *vm)
