@@ -260,14 +260,18 @@ ktapvm_probe_begin(struct ktapvm_session *s, int cpu, const struct pid *tgid,
 		this_cpu_inc(s->pcpu->drop_recursion);
 		goto out_nest;
 	}
-	if (!raw_spin_trylock(&s->vm_lock)) {
+	/*
+	 * The arch lock itself, inline: interrupts are off, so is
+	 * preemption, and probes only ever try it (see run.c).
+	 */
+	if (!arch_spin_trylock(&s->vm_lock.raw_lock)) {
 		this_cpu_inc(s->pcpu->drop_contention);
 		goto out_nest;
 	}
 	/* It may have ended while this CPU waited for nothing. */
 	if (atomic_read(&s->state) == KTAPVM_STATE_RUNNING)
 		return true;
-	raw_spin_unlock(&s->vm_lock);
+	arch_spin_unlock(&s->vm_lock.raw_lock);
 out_nest:
 	nest->depth[pc->level]--;
 out_irq:
@@ -281,7 +285,7 @@ void ktapvm_probe_run(struct ktapvm_session *s, unsigned int probe,
 static __always_inline void
 ktapvm_probe_end(struct ktapvm_session *s, struct ktapvm_probe_ctx *pc)
 {
-	raw_spin_unlock(&s->vm_lock);
+	arch_spin_unlock(&s->vm_lock.raw_lock);
 	this_cpu_ptr(&ktapvm_nesting)->depth[pc->level]--;
 	local_irq_restore(pc->flags);
 }

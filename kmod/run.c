@@ -158,13 +158,28 @@ bool ktapvm_run_counted(struct ktapvm_session *s, unsigned int probe,
 	return false;
 }
 
+/*
+ * An invocation that ran past the time budget, as measured around it.
+ * Out of line: its message buffer would be cleared on every event
+ * (CONFIG_INIT_STACK_ALL_ZERO) if it lived in ktapvm_probe_run().
+ */
+static noinline void probe_overran(struct ktapvm_session *s)
+{
+	char msg[48];
+
+	s->drop_budget++;
+	snprintf(msg, sizeof(msg), "time budget exceeded (%llu us)",
+		 div_u64(s->time_budget_ns, NSEC_PER_USEC));
+	session_fail(s, msg);
+	end_from_probe(s);
+}
+
 void ktapvm_probe_run(struct ktapvm_session *s, unsigned int probe,
 		      struct ktapvm_event *ev)
 {
 	/* The VM lock serializes the events of a session. */
 	bool timed = !(s->events++ & (KTAPVM_CLOCK_EVERY - 1));
 	u64 t0, dt = 0;
-	char msg[48];
 	int r;
 
 	/* Counted hits first: this handler may read what they add to. */
@@ -176,15 +191,10 @@ void ktapvm_probe_run(struct ktapvm_session *s, unsigned int probe,
 		dt = local_clock() - t0;
 		s->cpu_ns += dt * KTAPVM_CLOCK_EVERY;
 	}
-	if (r == KP_OK && dt > s->time_budget_ns) {
-		s->drop_budget++;
-		snprintf(msg, sizeof(msg), "time budget exceeded (%llu us)",
-			 div_u64(s->time_budget_ns, NSEC_PER_USEC));
-		session_fail(s, msg);
-		end_from_probe(s);
-	} else if (r != KP_OK) {
+	if (r == KP_OK && dt > s->time_budget_ns)
+		probe_overran(s);
+	else if (r != KP_OK)
 		probe_stopped(s, r);
-	}
 }
 
 int ktapvm_run_main(struct ktapvm_session *s)
