@@ -163,7 +163,8 @@ bool ktapvm_attach_fold(struct ktapvm_session *s)
 
 /* Tracepoints */
 
-static s64 load_field(const u8 *p, const struct ktapvm_field *f)
+static __always_inline s64 load_field(const u8 *p,
+				       const struct ktapvm_field *f)
 {
 	bool sign = f->kind == KTAPVM_FIELD_SIGNED;
 
@@ -188,9 +189,13 @@ static void set_string(struct ktapvm_event *ev, u32 i, u32 offset, u32 len)
 	ev->kev.strargs |= 1u << i;
 }
 
-/* argN from the raw record, each checked against this record's size. */
-static void decode_fields(struct ktapvm_source *src, const u8 *raw, u32 size,
-			  struct ktapvm_event *ev)
+/*
+ * argN from the raw record, each checked against this record's size.
+ * Inline in each probe path: a syscall record has a field or a few.
+ */
+static __always_inline void decode_fields(struct ktapvm_source *src,
+					  const u8 *raw, u32 size,
+					  struct ktapvm_event *ev)
 {
 	const struct ktapvm_field *f = src->perf.fields;
 	struct kp_event *kev = &ev->kev;
@@ -492,13 +497,21 @@ static noinline void sys_run(struct ktapvm_source *src,
 					src->children, &pc))
 			continue;
 		if (!made) {
-			rec = (struct ktapvm_sys_record){
-				.pid = current->pid, .nr = (s32)nr };
-			if (exit)
+			/* Field by field: a compound literal would clear
+			 * the whole record first, every event. */
+			rec.flags = 0;
+			rec.preempt_count = 0;
+			rec.pid = current->pid;
+			rec.nr = (s32)nr;
+			rec.pad = 0;
+			if (exit) {
 				rec.args[0] = ret;
-			else
+				memset(&rec.args[1], 0,
+				       sizeof(rec.args) - sizeof(rec.args[0]));
+			} else {
 				syscall_get_arguments(current, uregs,
 						      rec.args);
+			}
 			/* Where the tracepoint fired, for stack(), as
 			 * perf's path passes. */
 			perf_fetch_caller_regs(&regs);
