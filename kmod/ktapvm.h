@@ -78,8 +78,14 @@ struct ktapvm_session {
 	 * then, so they need not take vm_lock).
 	 */
 	struct mutex lock;
-	/* One VM invocation at a time while probes are armed (run.c). */
-	raw_spinlock_t vm_lock;
+	/*
+	 * One VM invocation at a time while probes are armed (run.c). An
+	 * arch lock, as the ftrace ring buffer's: probes only try it, with
+	 * interrupts (hence preemption) off, inline; process context takes
+	 * it with interrupts off too (ktapvm_vm_lock()). lockdep does not
+	 * see it: nothing is taken under it.
+	 */
+	arch_spinlock_t vm_lock;
 	atomic_t state; /* KTAPVM_STATE_*; probes run only in RUNNING */
 
 	void *arena;
@@ -260,18 +266,14 @@ ktapvm_probe_begin(struct ktapvm_session *s, int cpu, const struct pid *tgid,
 		this_cpu_inc(s->pcpu->drop_recursion);
 		goto out_nest;
 	}
-	/*
-	 * The arch lock itself, inline: interrupts are off, so is
-	 * preemption, and probes only ever try it (see run.c).
-	 */
-	if (!arch_spin_trylock(&s->vm_lock.raw_lock)) {
+	if (!arch_spin_trylock(&s->vm_lock)) {
 		this_cpu_inc(s->pcpu->drop_contention);
 		goto out_nest;
 	}
 	/* It may have ended while this CPU waited for nothing. */
 	if (atomic_read(&s->state) == KTAPVM_STATE_RUNNING)
 		return true;
-	arch_spin_unlock(&s->vm_lock.raw_lock);
+	arch_spin_unlock(&s->vm_lock);
 out_nest:
 	nest->depth[pc->level]--;
 out_irq:
@@ -282,10 +284,27 @@ out_irq:
 void ktapvm_probe_run(struct ktapvm_session *s, unsigned int probe,
 		      struct ktapvm_event *ev);
 
+/* vm_lock from process context (STATS, DUMP, SNAPSHOT). */
+static inline unsigned long ktapvm_vm_lock(struct ktapvm_session *s)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	arch_spin_lock(&s->vm_lock);
+	return flags;
+}
+
+static inline void ktapvm_vm_unlock(struct ktapvm_session *s,
+				    unsigned long flags)
+{
+	arch_spin_unlock(&s->vm_lock);
+	local_irq_restore(flags);
+}
+
 static __always_inline void
 ktapvm_probe_end(struct ktapvm_session *s, struct ktapvm_probe_ctx *pc)
 {
-	arch_spin_unlock(&s->vm_lock.raw_lock);
+	arch_spin_unlock(&s->vm_lock);
 	this_cpu_ptr(&ktapvm_nesting)->depth[pc->level]--;
 	local_irq_restore(pc->flags);
 }

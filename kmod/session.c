@@ -393,7 +393,7 @@ static int session_stats(struct ktapvm_session *s,
 		st.drop_contention += READ_ONCE(c->drop_contention);
 		st.drop_missed += READ_ONCE(c->drop_missed);
 	}
-	raw_spin_lock_irqsave(&s->vm_lock, flags);
+	flags = ktapvm_vm_lock(s);
 	ktapvm_attach_fold(s); /* events counts the counted hits */
 	if (s->vm)
 		kp_vm_mem_stats(s->vm, &ms);
@@ -405,7 +405,7 @@ static int session_stats(struct ktapvm_session *s,
 	st.lost_records = s->out.lost_records;
 	st.lost_bytes = s->out.lost_bytes;
 	st.cpu_ns = s->cpu_ns;
-	raw_spin_unlock_irqrestore(&s->vm_lock, flags);
+	ktapvm_vm_unlock(s, flags);
 	st.mem_in_use = ms.in_use;
 	st.mem_peak = ms.peak;
 	st.mem_quota = ms.arena_size;
@@ -482,16 +482,16 @@ static int session_dump(struct ktapvm_session *s, struct ktapvm_dump __user *u,
 	mutex_lock(&s->lock);
 	r = -EINVAL;
 	if (s->vm && snapshot) {
-		raw_spin_lock_irqsave(&s->vm_lock, flags);
+		flags = ktapvm_vm_lock(s);
 		ktapvm_attach_fold(s);
 		r = kp_vm_snapshot(s->vm, snapshot_emit, &d);
-		raw_spin_unlock_irqrestore(&s->vm_lock, flags);
+		ktapvm_vm_unlock(s, flags);
 	} else if (s->vm) {
 		dump_put(&d, "{", 1);
-		raw_spin_lock_irqsave(&s->vm_lock, flags);
+		flags = ktapvm_vm_lock(s);
 		ktapvm_attach_fold(s);
 		r = kp_vm_dump_json(s->vm, dump_emit, &d);
-		raw_spin_unlock_irqrestore(&s->vm_lock, flags);
+		ktapvm_vm_unlock(s, flags);
 		dump_put(&d, "}", 1);
 	}
 	mutex_unlock(&s->lock);
@@ -614,7 +614,7 @@ int ktapvm_session_create(const struct ktapvm_create *c)
 	if (!s)
 		return -ENOMEM;
 	mutex_init(&s->lock);
-	raw_spin_lock_init(&s->vm_lock);
+	s->vm_lock = (arch_spinlock_t)__ARCH_SPIN_LOCK_UNLOCKED;
 	atomic_set(&s->state, KTAPVM_STATE_CREATED);
 	INIT_LIST_HEAD(&s->attachments);
 	INIT_LIST_HEAD(&s->counters);
