@@ -152,6 +152,7 @@ static bool num(struct apc *c, const struct tep_print_arg *arg);
 static bool op_num(struct apc *c, const struct tep_print_arg *arg)
 {
 	const struct tep_print_arg *l = arg->op.left, *r = arg->op.right;
+	const struct tep_format_field *f;
 	const char *op = arg->op.op;
 	size_t i;
 
@@ -160,6 +161,21 @@ static bool op_num(struct apc *c, const struct tep_print_arg *arg)
 			return fail(c, "a malformed ?:");
 		return put8(c, KTAPVM_AP_COND) && num(c, l) &&
 		       num(c, r->op.left) && num(c, r->op.right);
+	}
+	if (!strcmp(op, "[")) {
+		/* REC->x[i] of a numeric array field (no casts) */
+		f = l && l->type == TEP_PRINT_FIELD
+			? find_field(c, l->field.name)
+			: NULL;
+		if (!f ||
+		    (f->flags & (TEP_FIELD_IS_ARRAY | TEP_FIELD_IS_DYNAMIC)) !=
+			TEP_FIELD_IS_ARRAY ||
+		    (f->elementsize != 1 && f->elementsize != 2 &&
+		     f->elementsize != 4 && f->elementsize != 8) ||
+		    f->offset > UINT16_MAX)
+			return fail(c, "an index into no numeric array");
+		return put8(c, KTAPVM_AP_ELEM) && put16(c, (size_t)f->offset) &&
+		       put8(c, (unsigned int)f->elementsize) && num(c, r);
 	}
 	if (!strcmp(op, "!") || !strcmp(op, "~"))
 		return put8(c, *op == '!' ? KTAPVM_AP_NOT : KTAPVM_AP_BNOT) &&

@@ -389,6 +389,9 @@ struct ktapvm_record {
  *            | BIN u8:op num num          op: KTAPVM_AP_OP_*, on 64 bits
  *                                         unsigned; / and % by 0 give 0
  *            | COND num num num           a ? b : c
+ *            | ELEM u16:offset u8:size num  REC->x[i]: the element i
+ *                                         (num) of size bytes of the
+ *                                         array at offset, unsigned
  *   str     := SFIELD u8:kind u16:offset u16:size   up to its first NUL:
  *                KTAPVM_AP_CHARS char[size] at offset; KTAPVM_AP_DATA_LOC
  *                (size 4) the u32 at offset locates it (offset | len <<
@@ -423,6 +426,7 @@ struct ktapvm_record {
 #define KTAPVM_AP_SCOND 11
 #define KTAPVM_AP_FLAGS 12
 #define KTAPVM_AP_SYMBOLIC 13
+#define KTAPVM_AP_ELEM 14
 
 #define KTAPVM_AP_OP_ADD 0
 #define KTAPVM_AP_OP_SUB 1

@@ -80,10 +80,9 @@ static const kp_u8 *at(struct ap *a, kp_u32 off, kp_u32 size)
 	return a->env->raw + off;
 }
 
-static kp_u64 read_field(struct ap *a)
+/* A number of size bytes at off, unsigned (FIELD, ELEM). */
+static kp_u64 read_at(struct ap *a, kp_u64 off, kp_u8 size)
 {
-	kp_u16 off = take16(a);
-	kp_u8 size = take8(a);
 	const kp_u8 *p;
 	kp_u16 v16;
 	kp_u32 v32;
@@ -91,7 +90,12 @@ static kp_u64 read_field(struct ap *a)
 
 	if (size != 1 && size != 2 && size != 4 && size != 8)
 		a->bad = 1;
-	p = at(a, off, size);
+	if (off > 0xffffffffu) {
+		if (a->env)
+			a->bad = 1;
+		return 0;
+	}
+	p = at(a, (kp_u32)off, size);
 	if (!p)
 		return 0;
 	switch (size) {
@@ -155,7 +159,7 @@ static kp_u64 binop(struct ap *a, kp_u8 op, kp_u64 l, kp_u64 r)
 
 static kp_u64 num(struct ap *a)
 {
-	kp_u64 v = 0, l, r;
+	kp_u64 v = 0, l, r, off;
 	kp_u8 op;
 
 	if (a->bad || ++a->depth > KTAPVM_AP_MAX_DEPTH) {
@@ -164,7 +168,14 @@ static kp_u64 num(struct ap *a)
 	}
 	switch (take8(a)) {
 	case KTAPVM_AP_FIELD:
-		v = read_field(a);
+		off = take16(a);
+		v = read_at(a, off, take8(a));
+		break;
+	case KTAPVM_AP_ELEM:
+		/* Past the array, as libtraceevent: the record bounds it. */
+		off = take16(a);
+		op = take8(a);
+		v = read_at(a, off + num(a) * op, op);
 		break;
 	case KTAPVM_AP_CONST:
 		v = take64(a);
