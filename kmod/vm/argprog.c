@@ -381,6 +381,8 @@ static const kp_u8 *bytes(struct ap *a, kp_u16 need)
 	return a->bad ? NULL : at(a, off, need);
 }
 
+static const char hex_digits[] = "0123456789abcdef";
+
 static void put_dec(struct ap *a, kp_u64 v)
 {
 	struct kp_spec sp = {.prec = -1, .conv = 'u'};
@@ -408,7 +410,6 @@ static void put_ip4(struct ap *a, const kp_u8 *p)
  */
 static void put_ip6c(struct ap *a, const kp_u8 *p)
 {
-	static const char hex[] = "0123456789abcdef";
 	int i, j, range, longest = 1, colonpos = -1, needcolon = 0;
 	int v4 = 1, zeros, sh;
 	char word[4];
@@ -443,7 +444,7 @@ static void put_ip6c(struct ap *a, const kp_u8 *p)
 		for (sh = 12; sh > 0 && !(w >> sh); sh -= 4)
 			;
 		for (j = 0; sh >= 0; sh -= 4)
-			word[j++] = hex[(w >> sh) & 0xf];
+			word[j++] = hex_digits[(w >> sh) & 0xf];
 		put(a, 1, word, (kp_size_t)j);
 		needcolon = 1;
 	}
@@ -457,13 +458,12 @@ static void put_ip6c(struct ap *a, const kp_u8 *p)
 /* %pUb: 16 bytes in hex, 8-4-4-4-12. */
 static void put_uuid(struct ap *a, const kp_u8 *p)
 {
-	static const char hex[] = "0123456789abcdef";
 	char out[36];
 	int i, n = 0;
 
 	for (i = 0; i < 16; i++) {
-		out[n++] = hex[p[i] >> 4];
-		out[n++] = hex[p[i] & 0xf];
+		out[n++] = hex_digits[p[i] >> 4];
+		out[n++] = hex_digits[p[i] & 0xf];
 		if (i == 3 || i == 5 || i == 7 || i == 9)
 			out[n++] = '-';
 	}
