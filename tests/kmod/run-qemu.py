@@ -18,12 +18,15 @@ Used by the kmod suite (the in-kernel self-test) and meant to carry ktapd,
 ktapctl and their tests into the same guest: add --bin, --file, --init.
 """
 import argparse
+import base64
 import os
 import re
 import shutil
 import subprocess
 import sys
+import socket
 import tempfile
+import threading
 import time
 
 BUSYBOX = "/bin/busybox"
@@ -40,6 +43,25 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 cd /
+# Where the kernel and the modules sit, for the hang report: KASLR moves
+# the kernel, and modules load wherever vmalloc puts them.
+echo "MARK kernel $(grep -m1 ' _stext$' /proc/kallsyms)"
+(
+	seen=
+	while :; do
+		for m in /sys/module/*/sections/.text; do
+			[ -r "$m" ] || continue
+			d=${m%/.text}
+			now="$m $(cat $m)"
+			case "$seen" in *"$now"*) continue ;; esac
+			seen="$seen|$now"
+			for s in $d/.text*; do
+				echo "MARK section ${d#/sys/module/} $(basename $s) $(cat $s)"
+			done
+		done
+		sleep 1
+	done
+) &
 for f in /init.d/*.sh; do
 	[ -e "$f" ] || continue
 	echo "MARK start $f"
@@ -138,23 +160,198 @@ def build_initramfs(work, a):
     return image
 
 
-def boot(kernel, initrd, a):
-    append = "console=ttyS0 panic=-1 oops=panic quiet " + a.append
+# Console lines that mean a CPU is stuck: the guest is dumped through the
+# qemu monitor (registers and a scan of each CPU's stack) before it is
+# killed, since a CPU spinning with interrupts off never prints its stack.
+HANG = re.compile(r"soft lockup|rcu: INFO|rcu_sched self-detected|"
+                  r"rcu_preempt self-detected|hung_task|blocked for more than")
+
+
+def monitor(path, commands):
+    """Run HMP commands on the qemu monitor at path; their output."""
+    out = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(path)
+
+        def until_prompt():
+            buf = b""
+            while not buf.endswith(b"(qemu) "):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+            return buf.decode("utf-8", "replace")
+        until_prompt()
+        for c in commands:
+            s.sendall(c.encode() + b"\n")
+            text = until_prompt()
+            # The monitor echoes the command line with terminal escapes.
+            text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
+            lines = text.replace("\r", "").split("\n")[1:-1]
+            out.append("(qemu) %s\n%s" % (c, "\n".join(lines)))
+    return "\n".join(out)
+
+
+KALLSYMS = r"""echo KALLSYMS-BEGIN
+grep -i ' t ' /proc/kallsyms | gzip -1 | base64
+echo KALLSYMS-END
+"""
+
+
+def kernel_text_symbols(kernel, a, work):
+    """(offset from _stext, name) of the kernel's text symbols. Debian ships
+    no System.map, so a second guest prints its /proc/kallsyms."""
+    frag = os.path.join(work, "kallsyms.sh")
+    with open(frag, "w") as f:
+        f.write(KALLSYMS)
+    b = argparse.Namespace(module=[], bin=[], file=[], dir=[], init=[frag],
+                           append="", timeout=120, memory=a.memory, smp=1,
+                           qemu=a.qemu)
+    sub = os.path.join(work, "kallsyms")
+    os.makedirs(sub, exist_ok=True)
+    text, timed_out, _, _, _ = boot(kernel, build_initramfs(sub, b), b, sub)
+    m = re.search(r"KALLSYMS-BEGIN\n(.*?)KALLSYMS-END", text, re.S)
+    if timed_out or not m:
+        return []
+    raw = subprocess.run(["gzip", "-dc"], input=base64.b64decode(m.group(1)),
+                         stdout=subprocess.PIPE).stdout.decode()
+    syms = []
+    for line in raw.splitlines():
+        f = line.split()
+        if len(f) >= 3:
+            syms.append((int(f[0], 16), f[2]))
+    stext = [addr for addr, name in syms if name == "_stext"]
+    return [(addr - stext[0], name) for addr, name in syms] if stext else []
+
+
+class Symbols:
+    """Kernel and module text addresses to names: the kernel's symbols moved
+    to where this boot's KASLR put _stext, and module .ko symbols placed at
+    the section addresses the guest printed."""
+
+    def __init__(self, kernel, text, a, work):
+        self.syms = []
+        m = re.search(re.escape(MARK) + r" kernel ([0-9a-f]+) \S+ _stext", text)
+        if m:
+            base = int(m.group(1), 16)
+            self.syms += [(base + off, name, "") for off, name in
+                          kernel_text_symbols(kernel, a, work)]
+        sections = {}
+        for m in re.finditer(re.escape(MARK) + r" section (\S+)/sections (\S+) 0x([0-9a-f]+)", text):
+            sections.setdefault(m.group(1), {})[m.group(2)] = int(m.group(3), 16)
+        for ko in a.module:
+            name = os.path.basename(ko)[:-3].replace("-", "_")
+            if name in sections:
+                self.syms += self.ko_symbols(ko, name, sections[name])
+        self.syms.sort()
+
+    @staticmethod
+    def ko_symbols(ko, name, where):
+        p = subprocess.run(["readelf", "-SWs", ko], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)
+        index = {}
+        for m in re.finditer(r"^\s*\[\s*(\d+)\]\s+(\S+)", p.stdout, re.M):
+            index[m.group(1)] = m.group(2)
+        out = []
+        for m in re.finditer(r"^\s*\d+:\s+([0-9a-f]+)\s+\d+\s+FUNC\s+\S+\s+\S+\s+(\d+)\s+(\S+)",
+                             p.stdout, re.M):
+            sec = index.get(m.group(2))
+            if sec in where:
+                out.append((where[sec] + int(m.group(1), 16), m.group(3), name))
+        return out
+
+    def name(self, addr):
+        lo, hi = 0, len(self.syms)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.syms[mid][0] <= addr:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == 0:
+            return None
+        base, sym, mod = self.syms[lo - 1]
+        if addr - base > 0x10000:
+            return None
+        return "%s+0x%x%s" % (sym, addr - base, " [%s]" % mod if mod else "")
+
+
+def read_guest(mon):
+    """The registers of every vCPU and the top of each one's stack."""
+    try:
+        regs = monitor(mon, ["info registers -a"])
+        # Each stack through its own CPU's page tables (cpu N).
+        stacks = [monitor(mon, ["cpu %d" % cpu, "x/512gx 0x" + rsp])
+                  for cpu, rsp in enumerate(re.findall(r"RSP=([0-9a-f]+)", regs))]
+    except OSError as e:
+        return "qemu monitor: %s" % e, []
+    return regs, stacks
+
+
+def hang_report(guest, text, kernel, a, work):
+    """read_guest's registers, each vCPU's RIP named with whether it runs
+    with interrupts on, and the text addresses found on its stack."""
+    regs, stacks = guest
+    syms = Symbols(kernel, text, a, work)
+    out = ["%s hang report (qemu monitor)" % MARK, regs]
+    blocks = re.split(r"\nCPU#\d+\n", "\n" + regs.split("\n", 1)[-1])[1:]
+    for cpu, block in enumerate(blocks):
+        rip = re.search(r"RIP=([0-9a-f]+)", block)
+        rfl = re.search(r"RFL=([0-9a-f]+)", block)
+        if not rip:
+            continue
+        flags = int(rfl.group(1), 16) if rfl else 0
+        out.append("CPU %d: RIP %s %s, interrupts %s"
+                   % (cpu, rip.group(1), syms.name(int(rip.group(1), 16)),
+                      "on" if flags & 0x200 else "off"))
+        dump = stacks[cpu] if cpu < len(stacks) else ""
+        for m in re.finditer(r"0x([0-9a-f]{16})\b", dump):
+            n = syms.name(int(m.group(1), 16))
+            if n:
+                out.append("  ? %s" % n)
+    return "\n".join(out) + "\n"
+
+
+def boot(kernel, initrd, a, work):
+    """Run the guest; its console text, whether it timed out, qemu's status,
+    the seconds taken, and read_guest's dump when a CPU got stuck."""
+    append = "console=ttyS0 panic=-1 oops=panic quiet loglevel=5 " \
+        "softlockup_all_cpu_backtrace=1 " + a.append
+    mon = os.path.join(work, "monitor.sock")
     cmd = [a.qemu, "-accel", "tcg", "-m", str(a.memory), "-smp", str(a.smp),
            "-nodefaults", "-nographic", "-serial", "stdio", "-no-reboot",
+           "-monitor", "unix:%s,server=on,wait=off" % mon,
            "-kernel", kernel, "-initrd", initrd, "-append", append.strip()]
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        out, _ = proc.communicate(timeout=a.timeout)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-        timed_out = True
-    text = out.decode("utf-8", "replace").replace("\r\n", "\n")
-    return text, timed_out, proc.returncode, time.monotonic() - start
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout),
+                              daemon=True)
+    reader.start()
+    timed_out = False
+    hung_at = None
+    guest = None
+    seen = 0
+    while proc.poll() is None:
+        time.sleep(0.5)
+        now = time.monotonic()
+        n = len(lines)
+        if hung_at is None and any(HANG.search(l.decode("utf-8", "replace"))
+                                   for l in lines[seen:n]):
+            hung_at = now
+        seen = n
+        # Time for the kernel's own backtraces, then the monitor.
+        timed_out = now - start > a.timeout
+        if timed_out or (hung_at is not None and now - hung_at > 20):
+            guest = read_guest(mon)
+            proc.kill()
+            break
+    proc.wait()
+    reader.join(10)
+    text = b"".join(lines).decode("utf-8", "replace").replace("\r\n", "\n")
+    return text, timed_out, proc.returncode, time.monotonic() - start, guest
 
 
 def check(text, timed_out, a):
@@ -223,7 +420,8 @@ def main():
     work = tempfile.mkdtemp(prefix="ktap-qemu-")
     try:
         initrd = build_initramfs(work, a)
-        text, timed_out, rc, secs = boot(kernel, initrd, a)
+        text, timed_out, rc, secs, guest = boot(kernel, initrd, a, work)
+        report = hang_report(guest, text, kernel, a, work) if guest else ""
     finally:
         if a.keep:
             print("run-qemu: kept %s" % work)
@@ -235,6 +433,11 @@ def main():
         with open(a.log, "w") as f:
             f.write(text)
     errors = check(text, timed_out, a)
+    # After the check: the report's symbol names are not kernel messages.
+    sys.stdout.write(report)
+    if a.log and report:
+        with open(a.log, "a") as f:
+            f.write(report)
     print("run-qemu: %s, %.1f s, qemu status %s"
           % (os.path.basename(kernel), secs, "timeout" if timed_out else rc))
     for e in errors:
