@@ -160,6 +160,24 @@ def build_initramfs(work, a):
     return image
 
 
+# TCG_THREAD: the guest's vCPUs share one host thread by default
+# (-accel tcg,thread=single). With a thread each (multi), qemu 7.2 (Debian
+# 12) can keep running a stale translation of kernel text that another
+# vCPU patched. The kernel flips a jump label through an int3
+# (text_poke_bp) when a tracepoint is armed or disarmed; a vCPU that
+# still runs the int3 traps, the kprobes handler sees the byte is no
+# longer int3 and sends it back to run the new instruction, and it runs
+# the stale int3 again, forever. kmod-ktapd-qemu hung so 3 times in about
+# 100 runs; the hang report showed both vCPUs on syscall_trace_enter's
+# sys_enter static branch, interrupts on, the memory there already the
+# new jmp. No module is needed: two tasks calling getppid() in a loop
+# while a shell writes 1 and 0 to
+# /sys/kernel/tracing/events/raw_syscalls/sys_enter/enable hang a multi
+# guest within seconds, and a single one goes on. One thread runs the
+# vCPUs in turn and drops a stale translation before any of them runs
+# again. It costs about a quarter more time (kmod-ktapd-qemu: 52 s multi,
+# 65 s single).
+#
 # Console lines that mean a CPU is stuck: the guest is dumped through the
 # qemu monitor (registers and a scan of each CPU's stack) before it is
 # killed, since a CPU spinning with interrupts off never prints its stack.
@@ -207,7 +225,7 @@ def kernel_text_symbols(kernel, a, work):
         f.write(KALLSYMS)
     b = argparse.Namespace(module=[], bin=[], file=[], dir=[], init=[frag],
                            append="", timeout=120, memory=a.memory, smp=1,
-                           qemu=a.qemu)
+                           qemu=a.qemu, tcg_thread=a.tcg_thread)
     sub = os.path.join(work, "kallsyms")
     os.makedirs(sub, exist_ok=True)
     text, timed_out, _, _, _ = boot(kernel, build_initramfs(sub, b), b, sub)
@@ -319,7 +337,8 @@ def boot(kernel, initrd, a, work):
     append = "console=ttyS0 panic=-1 oops=panic quiet loglevel=5 " \
         "softlockup_all_cpu_backtrace=1 " + a.append
     mon = os.path.join(work, "monitor.sock")
-    cmd = [a.qemu, "-accel", "tcg", "-m", str(a.memory), "-smp", str(a.smp),
+    cmd = [a.qemu, "-accel", "tcg,thread=" + a.tcg_thread,
+           "-m", str(a.memory), "-smp", str(a.smp),
            "-nodefaults", "-nographic", "-serial", "stdio", "-no-reboot",
            "-monitor", "unix:%s,server=on,wait=off" % mon,
            "-kernel", kernel, "-initrd", initrd, "-append", append.strip()]
@@ -398,6 +417,10 @@ def main():
     ap.add_argument("--memory", type=int, default=512, help="MiB")
     ap.add_argument("--smp", type=int, default=2)
     ap.add_argument("--qemu", default="qemu-system-x86_64")
+    ap.add_argument("--tcg-thread", choices=("single", "multi"),
+                    default="single",
+                    help="one host thread for every vCPU (default), or one "
+                    "each: see TCG_THREAD")
     ap.add_argument("--log", help="also save the console output here")
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary directory (initramfs)")

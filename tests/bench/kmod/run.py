@@ -51,6 +51,10 @@ def main():
            '--bin', os.path.join(b, 'tests/engine/workload'),
            '--file', env_frag + ':/etc/bench-env.sh',
            '--init', os.path.join(here, 'guest.sh'),
+           # A thread per vCPU: the workload and ktapd's reader run in
+           # parallel, as on hardware (run-qemu.py, TCG_THREAD: a hang
+           # it may cause shows in the output with its report).
+           '--tcg-thread', 'multi',
            '--timeout', '900']
     out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True).stdout
     rows = []
