@@ -173,7 +173,7 @@ def build_initramfs(work, a):
 # new jmp. No module is needed: two tasks calling getppid() in a loop
 # while a shell writes 1 and 0 to
 # /sys/kernel/tracing/events/raw_syscalls/sys_enter/enable hang a multi
-# guest within seconds, and a single one goes on. One thread runs the
+# guest within seconds, and a single one goes on (tcg-stale-text.sh). One thread runs the
 # vCPUs in turn and drops a stale translation before any of them runs
 # again. It costs about a quarter more time (kmod-ktapd-qemu: 52 s multi,
 # 65 s single).
