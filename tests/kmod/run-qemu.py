@@ -49,16 +49,16 @@ echo "MARK kernel $(grep -m1 ' _stext$' /proc/kallsyms)"
 (
 	seen=
 	while :; do
-		for m in /sys/module/*/sections/.text; do
-			[ -r "$m" ] || continue
-			d=${m%/.text}
-			now="$m $(cat $m)"
-			case "$seen" in *"$now"*) continue ;; esac
-			seen="$seen|$now"
-			for s in $d/.text*; do
-				echo "MARK section ${d#/sys/module/} $(basename $s) $(cat $s)"
+		# /proc/modules through builtins (no fork a second); the
+		# section files (read whole: cat) once per module load.
+		while read -r mod size refs deps state base rest; do
+			case "$seen" in *"|$mod $base|"*) continue ;; esac
+			seen="$seen|$mod $base|"
+			for s in /sys/module/$mod/sections/.text*; do
+				[ -r "$s" ] &&
+					echo "MARK section $mod ${s##*/} $(cat "$s")"
 			done
-		done
+		done </proc/modules
 		sleep 1
 	done
 ) &
@@ -256,7 +256,7 @@ class Symbols:
             self.syms += [(base + off, name, "") for off, name in
                           kernel_text_symbols(kernel, a, work)]
         sections = {}
-        for m in re.finditer(re.escape(MARK) + r" section (\S+)/sections (\S+) 0x([0-9a-f]+)", text):
+        for m in re.finditer(re.escape(MARK) + r" section (\S+) (\S+) 0x([0-9a-f]+)", text):
             sections.setdefault(m.group(1), {})[m.group(2)] = int(m.group(3), 16)
         for ko in a.module:
             name = os.path.basename(ko)[:-3].replace("-", "_")
@@ -321,7 +321,8 @@ def hang_report(guest, text, kernel, a, work):
             continue
         flags = int(rfl.group(1), 16) if rfl else 0
         out.append("CPU %d: RIP %s %s, interrupts %s"
-                   % (cpu, rip.group(1), syms.name(int(rip.group(1), 16)),
+                   % (cpu, rip.group(1),
+                      syms.name(int(rip.group(1), 16)) or "(no symbol)",
                       "on" if flags & 0x200 else "off"))
         dump = stacks[cpu] if cpu < len(stacks) else ""
         for m in re.finditer(r"0x([0-9a-f]{16})\b", dump):
@@ -346,8 +347,11 @@ def boot(kernel, initrd, a, work):
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     lines = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout),
-                              daemon=True)
+
+    def read_console():
+        for line in proc.stdout:
+            lines.append(line)
+    reader = threading.Thread(target=read_console, daemon=True)
     reader.start()
     timed_out = False
     hung_at = None
